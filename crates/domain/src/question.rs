@@ -1,0 +1,338 @@
+//! A citizen's submission: its kinds and channels, and the validation that turns a
+//! raw draft into a [`Submission`] or reports every bad field at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::CategoryCode;
+
+/// Longest question text, in characters, after trimming.
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// What a citizen brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum QuestionKind {
+    /// A question.
+    Question,
+    /// A complaint.
+    Complaint,
+    /// An idea or suggestion (urun rembug).
+    Aspiration,
+    /// A request for a service.
+    ServiceRequest,
+}
+
+/// Where a submission was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Channel {
+    /// At a Kenduren Mas session's desk.
+    OnSite,
+    /// The web form.
+    Web,
+    /// WhatsApp.
+    Whatsapp,
+    /// SMS.
+    Sms,
+    /// Phone.
+    Phone,
+    /// An Open311 client.
+    Open311,
+}
+
+/// One bad field and what is wrong with it, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Dotted path of the field, as in the request (`location.kecamatan`).
+    pub field: String,
+    /// What to fix.
+    pub description: String,
+}
+
+impl FieldViolation {
+    fn new(field: &str, description: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            description: description.into(),
+        }
+    }
+}
+
+/// The category catalogue and the gazetteer that submissions are checked against.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    /// Category code → kinds it applies to (empty: all kinds).
+    pub categories: BTreeMap<String, BTreeSet<QuestionKind>>,
+    /// Kecamatan → its desa and kelurahan (empty set: villages not listed, any accepted).
+    pub gazetteer: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// A submission as it arrived, before validation (enum fields already decoded;
+/// `None` means missing or unknown).
+#[derive(Debug, Clone, Default)]
+pub struct SubmissionDraft {
+    /// Idempotency key.
+    pub request_id: String,
+    /// The kind, if known.
+    pub kind: Option<QuestionKind>,
+    /// The category code.
+    pub category: String,
+    /// What the citizen wrote.
+    pub text: String,
+    /// The channel, if known.
+    pub channel: Option<Channel>,
+    /// The session, for on-site submissions.
+    pub session_id: String,
+    /// Kecamatan name.
+    pub kecamatan: String,
+    /// Desa or kelurahan name.
+    pub desa: String,
+    /// Optional position.
+    pub coordinates: Option<(f64, f64)>,
+}
+
+/// A submission that passed validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submission {
+    /// Idempotency key.
+    pub request_id: String,
+    /// The kind.
+    pub kind: QuestionKind,
+    /// The category.
+    pub category: CategoryCode,
+    /// The trimmed text.
+    pub text: String,
+    /// The channel.
+    pub channel: Channel,
+    /// The session (on-site only; empty otherwise).
+    pub session_id: String,
+    /// Kecamatan, as spelled in the gazetteer.
+    pub kecamatan: String,
+    /// Desa, as spelled in the gazetteer (may be empty).
+    pub desa: String,
+    /// Position inside the regency.
+    pub coordinates: Option<(f64, f64)>,
+}
+
+/// Kabupaten Pasuruan's bounding box (latitude south, longitude east), with a margin.
+const REGENCY_LAT: (f64, f64) = (-8.05, -7.45);
+const REGENCY_LON: (f64, f64) = (112.50, 113.15);
+
+impl SubmissionDraft {
+    /// Checks every field against the rules and the catalogue; all problems at once.
+    pub fn validate(&self, catalogue: &Catalogue) -> Result<Submission, Vec<FieldViolation>> {
+        let mut bad = Vec::new();
+        let request_id = self.request_id.trim();
+        if request_id.is_empty() || request_id.len() > 128 {
+            bad.push(FieldViolation::new(
+                "request_id",
+                "isi request_id (1–128 karakter), misalnya sebuah UUID, agar pengiriman ulang aman",
+            ));
+        }
+        if self.kind.is_none() {
+            bad.push(FieldViolation::new(
+                "kind",
+                "pilih jenis: QUESTION, COMPLAINT, ASPIRATION atau SERVICE_REQUEST",
+            ));
+        }
+        let category = match CategoryCode::parse(self.category.trim()) {
+            Ok(c) => match catalogue.categories.get(c.as_str()) {
+                None => {
+                    bad.push(FieldViolation::new("category", format!("kategori {:?} tidak dikenal", c.as_str())));
+                    None
+                }
+                Some(kinds) => {
+                    if let Some(kind) = self.kind {
+                        if !kinds.is_empty() && !kinds.contains(&kind) {
+                            bad.push(FieldViolation::new(
+                                "category",
+                                format!("kategori {} tidak berlaku untuk jenis {:?}", c, kind),
+                            ));
+                        }
+                    }
+                    Some(c)
+                }
+            },
+            Err(_) => {
+                bad.push(FieldViolation::new("category", "isi kode kategori dari katalog, misalnya kependudukan"));
+                None
+            }
+        };
+        let text = self.text.trim();
+        let chars = text.chars().count();
+        if chars == 0 {
+            bad.push(FieldViolation::new("text", "tuliskan pertanyaan atau aspirasi (tidak boleh kosong)"));
+        } else if chars > MAX_TEXT_CHARS {
+            bad.push(FieldViolation::new(
+                "text",
+                format!("teks terlalu panjang: {chars} karakter, paling banyak {MAX_TEXT_CHARS}"),
+            ));
+        }
+        if self.channel.is_none() {
+            bad.push(FieldViolation::new(
+                "channel",
+                "pilih kanal: ON_SITE, WEB, WHATSAPP, SMS, PHONE atau OPEN311",
+            ));
+        }
+        let session_id = self.session_id.trim();
+        if self.channel == Some(Channel::OnSite) && session_id.is_empty() {
+            bad.push(FieldViolation::new(
+                "session_id",
+                "pertanyaan di lokasi (ON_SITE) harus menyebut sesi Kenduren Mas",
+            ));
+        }
+        let (kecamatan, desa) = self.place(catalogue, &mut bad);
+        if let Some((lat, lon)) = self.coordinates {
+            let inside = (REGENCY_LAT.0..=REGENCY_LAT.1).contains(&lat)
+                && (REGENCY_LON.0..=REGENCY_LON.1).contains(&lon);
+            if !inside {
+                bad.push(FieldViolation::new(
+                    "location.latitude",
+                    format!("koordinat ({lat}, {lon}) berada di luar Kabupaten Pasuruan"),
+                ));
+            }
+        }
+        match (self.kind, category, self.channel) {
+            (Some(kind), Some(category), Some(channel)) if bad.is_empty() => Ok(Submission {
+                request_id: request_id.to_owned(),
+                kind,
+                category,
+                text: text.to_owned(),
+                channel,
+                session_id: if channel == Channel::OnSite { session_id.to_owned() } else { String::new() },
+                kecamatan,
+                desa,
+                coordinates: self.coordinates,
+            }),
+            _ => Err(bad),
+        }
+    }
+
+    fn place(&self, catalogue: &Catalogue, bad: &mut Vec<FieldViolation>) -> (String, String) {
+        let wanted = self.kecamatan.trim();
+        let Some((kecamatan, villages)) = catalogue
+            .gazetteer
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(wanted))
+        else {
+            bad.push(FieldViolation::new(
+                "location.kecamatan",
+                format!("kecamatan {wanted:?} tidak ada di Kabupaten Pasuruan"),
+            ));
+            return (String::new(), String::new());
+        };
+        let desa = self.desa.trim();
+        if desa.is_empty() || villages.is_empty() {
+            return (kecamatan.clone(), desa.to_owned());
+        }
+        match villages.iter().find(|v| v.eq_ignore_ascii_case(desa)) {
+            Some(v) => (kecamatan.clone(), v.clone()),
+            None => {
+                bad.push(FieldViolation::new(
+                    "location.desa",
+                    format!("desa/kelurahan {desa:?} tidak ada di kecamatan {kecamatan}"),
+                ));
+                (kecamatan.clone(), String::new())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Catalogue {
+        let mut c = Catalogue::default();
+        c.categories.insert("kependudukan".into(), BTreeSet::new());
+        c.categories.insert("usulan_pembangunan".into(), [QuestionKind::Aspiration].into());
+        c.gazetteer.insert("Bangil".into(), ["Kalirejo".to_owned(), "Kidul Dalem".to_owned()].into());
+        c.gazetteer.insert("Tosari".into(), BTreeSet::new());
+        c
+    }
+
+    fn good() -> SubmissionDraft {
+        SubmissionDraft {
+            request_id: "r-1".into(),
+            kind: Some(QuestionKind::Question),
+            category: "kependudukan".into(),
+            text: "  Bagaimana mengurus KTP yang hilang?  ".into(),
+            channel: Some(Channel::Web),
+            kecamatan: "bangil".into(),
+            desa: "kalirejo".into(),
+            ..Default::default()
+        }
+    }
+
+    fn fields(r: Result<Submission, Vec<FieldViolation>>) -> Vec<String> {
+        r.err().unwrap_or_default().into_iter().map(|v| v.field).collect()
+    }
+
+    #[test]
+    fn a_good_draft_is_trimmed_and_spelled_as_in_the_gazetteer() {
+        let s = good().validate(&catalogue()).expect("valid");
+        assert_eq!(s.text, "Bagaimana mengurus KTP yang hilang?");
+        assert_eq!((s.kecamatan.as_str(), s.desa.as_str()), ("Bangil", "Kalirejo"));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let draft = SubmissionDraft {
+            request_id: " ".into(),
+            kind: None,
+            category: "Nope".into(),
+            text: "   ".into(),
+            channel: None,
+            kecamatan: "Atlantis".into(),
+            coordinates: Some((0.0, 0.0)),
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(draft.validate(&catalogue())),
+            ["request_id", "kind", "category", "text", "channel", "location.kecamatan", "location.latitude"]
+        );
+    }
+
+    #[test]
+    fn text_is_limited_to_4000_characters_not_bytes() {
+        let mut d = good();
+        d.text = "é".repeat(MAX_TEXT_CHARS);
+        assert!(d.validate(&catalogue()).is_ok());
+        d.text.push('é');
+        assert_eq!(fields(d.validate(&catalogue())), ["text"]);
+    }
+
+    #[test]
+    fn on_site_needs_a_session() {
+        let mut d = good();
+        d.channel = Some(Channel::OnSite);
+        assert_eq!(fields(d.validate(&catalogue())), ["session_id"]);
+    }
+
+    #[test]
+    fn a_category_only_takes_its_kinds() {
+        let mut d = good();
+        d.category = "usulan_pembangunan".into();
+        assert_eq!(fields(d.validate(&catalogue())), ["category"]);
+        d.kind = Some(QuestionKind::Aspiration);
+        assert!(d.validate(&catalogue()).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_desa_is_refused_unless_villages_are_not_listed() {
+        let mut d = good();
+        d.desa = "Nowhere".into();
+        assert_eq!(fields(d.validate(&catalogue())), ["location.desa"]);
+        d.kecamatan = "Tosari".into();
+        assert!(d.validate(&catalogue()).is_ok());
+    }
+
+    #[test]
+    fn coordinates_inside_the_regency_are_accepted() {
+        let mut d = good();
+        d.coordinates = Some((-7.64, 112.9));
+        assert!(d.validate(&catalogue()).is_ok());
+    }
+}
