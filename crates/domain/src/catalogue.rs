@@ -110,8 +110,15 @@ impl ReferenceData {
         let mut catalogue = Catalogue::default();
         for c in categories {
             let code = c.code.as_str().to_owned();
-            if catalogue.categories.insert(code.clone(), c.kinds.into_iter().collect()).is_some() {
-                return Err(invalid("categories.json", format!("category {code} appears twice")));
+            if catalogue
+                .categories
+                .insert(code.clone(), c.kinds.into_iter().collect())
+                .is_some()
+            {
+                return Err(invalid(
+                    "categories.json",
+                    format!("category {code} appears twice"),
+                ));
             }
         }
         let mut ids = BTreeSet::new();
@@ -120,10 +127,16 @@ impl ReferenceData {
                 return Err(invalid("rules.json", format!("rule id {} appears twice", r.id)));
             }
             if !catalogue.categories.contains_key(r.category.as_str()) {
-                return Err(invalid("rules.json", format!("rule {} names unknown category {}", r.id, r.category)));
+                return Err(invalid(
+                    "rules.json",
+                    format!("rule {} names unknown category {}", r.id, r.category),
+                ));
             }
             if !opd_codes.contains(&r.opd) {
-                return Err(invalid("rules.json", format!("rule {} names unknown OPD {}", r.id, r.opd)));
+                return Err(invalid(
+                    "rules.json",
+                    format!("rule {} names unknown OPD {}", r.id, r.opd),
+                ));
             }
         }
         let mut places = BTreeMap::new();
@@ -168,7 +181,12 @@ mod tests {
         let data = ReferenceData::parse(shipped()).expect("shipped data parses");
         for (category, kinds) in &data.catalogue.categories {
             let kind = kinds.iter().next().copied().unwrap_or(QuestionKind::Question);
-            let q = RouteQuery { category, kind, kecamatan: "Bangil", text: "" };
+            let q = RouteQuery {
+                category,
+                kind,
+                kecamatan: "Bangil",
+                text: "",
+            };
             let routed = matches!(data.rules.route(&q, &[]), RouteDecision::Routed { .. });
             assert_eq!(routed, category != "lainnya", "category {category}");
         }

@@ -10,8 +10,8 @@ pub mod question;
 pub mod routing;
 
 pub use calendar::WorkCalendar;
+pub use catalogue::{CatalogueError, Opd, ReferenceData, ReferenceSources};
 pub use ids::{CategoryCode, IdError, OpdCode, QuestionId, Ticket};
 pub use lifecycle::{QuestionStatus, Transition, TransitionError};
 pub use question::{Catalogue, Channel, FieldViolation, QuestionKind, Submission, SubmissionDraft};
 pub use routing::{RouteDecision, RouteQuery, RoutingRule, RuleSet};
-pub use catalogue::{CatalogueError, Opd, ReferenceData, ReferenceSources};

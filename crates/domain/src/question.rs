@@ -140,7 +140,10 @@ impl SubmissionDraft {
         let category = match CategoryCode::parse(self.category.trim()) {
             Ok(c) => match catalogue.categories.get(c.as_str()) {
                 None => {
-                    bad.push(FieldViolation::new("category", format!("kategori {:?} tidak dikenal", c.as_str())));
+                    bad.push(FieldViolation::new(
+                        "category",
+                        format!("kategori {:?} tidak dikenal", c.as_str()),
+                    ));
                     None
                 }
                 Some(kinds) => {
@@ -156,14 +159,20 @@ impl SubmissionDraft {
                 }
             },
             Err(_) => {
-                bad.push(FieldViolation::new("category", "isi kode kategori dari katalog, misalnya kependudukan"));
+                bad.push(FieldViolation::new(
+                    "category",
+                    "isi kode kategori dari katalog, misalnya kependudukan",
+                ));
                 None
             }
         };
         let text = self.text.trim();
         let chars = text.chars().count();
         if chars == 0 {
-            bad.push(FieldViolation::new("text", "tuliskan pertanyaan atau aspirasi (tidak boleh kosong)"));
+            bad.push(FieldViolation::new(
+                "text",
+                "tuliskan pertanyaan atau aspirasi (tidak boleh kosong)",
+            ));
         } else if chars > MAX_TEXT_CHARS {
             bad.push(FieldViolation::new(
                 "text",
@@ -201,7 +210,11 @@ impl SubmissionDraft {
                 category,
                 text: text.to_owned(),
                 channel,
-                session_id: if channel == Channel::OnSite { session_id.to_owned() } else { String::new() },
+                session_id: if channel == Channel::OnSite {
+                    session_id.to_owned()
+                } else {
+                    String::new()
+                },
                 kecamatan,
                 desa,
                 coordinates: self.coordinates,
@@ -247,8 +260,12 @@ mod tests {
     fn catalogue() -> Catalogue {
         let mut c = Catalogue::default();
         c.categories.insert("kependudukan".into(), BTreeSet::new());
-        c.categories.insert("usulan_pembangunan".into(), [QuestionKind::Aspiration].into());
-        c.gazetteer.insert("Bangil".into(), ["Kalirejo".to_owned(), "Kidul Dalem".to_owned()].into());
+        c.categories
+            .insert("usulan_pembangunan".into(), [QuestionKind::Aspiration].into());
+        c.gazetteer.insert(
+            "Bangil".into(),
+            ["Kalirejo".to_owned(), "Kidul Dalem".to_owned()].into(),
+        );
         c.gazetteer.insert("Tosari".into(), BTreeSet::new());
         c
     }
@@ -291,7 +308,15 @@ mod tests {
         };
         assert_eq!(
             fields(draft.validate(&catalogue())),
-            ["request_id", "kind", "category", "text", "channel", "location.kecamatan", "location.latitude"]
+            [
+                "request_id",
+                "kind",
+                "category",
+                "text",
+                "channel",
+                "location.kecamatan",
+                "location.latitude"
+            ]
         );
     }
 

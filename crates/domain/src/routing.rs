@@ -78,7 +78,10 @@ impl RoutingRule {
     }
 
     fn explain(&self) -> String {
-        let mut why = format!("rule {} (priority {}): category {}", self.id, self.priority, self.category);
+        let mut why = format!(
+            "rule {} (priority {}): category {}",
+            self.id, self.priority, self.category
+        );
         if !self.kinds.is_empty() {
             why.push_str(&format!(", kind in {:?}", self.kinds));
         }
@@ -135,7 +138,11 @@ impl RuleSet {
                 reason: format!(
                     "no rule matches category {} outside the OPDs that rejected it ({})",
                     q.category,
-                    excluded.iter().map(OpdCode::as_str).collect::<Vec<_>>().join(", ")
+                    excluded
+                        .iter()
+                        .map(OpdCode::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             },
         }
@@ -177,7 +184,10 @@ mod tests {
     #[test]
     fn the_category_rule_routes_its_questions() {
         let rules = RuleSet::new(vec![rule("r1", "kependudukan", "DISPENDUKCAPIL", 10)]);
-        assert_eq!(opd_of(rules.route(&query("kependudukan", "KTP hilang"), &[])), "DISPENDUKCAPIL");
+        assert_eq!(
+            opd_of(rules.route(&query("kependudukan", "KTP hilang"), &[])),
+            "DISPENDUKCAPIL"
+        );
     }
 
     #[test]
@@ -187,8 +197,14 @@ mod tests {
         lights.keywords = vec!["lampu".into()];
         roads.kinds = vec![];
         let rules = RuleSet::new(vec![roads, lights]);
-        assert_eq!(opd_of(rules.route(&query("infrastruktur", "Lampu jalan mati"), &[])), "DISHUB");
-        assert_eq!(opd_of(rules.route(&query("infrastruktur", "Jalan berlubang"), &[])), "DPUPR");
+        assert_eq!(
+            opd_of(rules.route(&query("infrastruktur", "Lampu jalan mati"), &[])),
+            "DISHUB"
+        );
+        assert_eq!(
+            opd_of(rules.route(&query("infrastruktur", "Jalan berlubang"), &[])),
+            "DPUPR"
+        );
     }
 
     #[test]
@@ -197,7 +213,10 @@ mod tests {
         let mut local = rule("b", "kesehatan", "RSUD_BANGIL", 10);
         local.kecamatan = vec!["bangil".into()];
         let rules = RuleSet::new(vec![general, local]);
-        assert_eq!(opd_of(rules.route(&query("kesehatan", "antrian"), &[])), "RSUD_BANGIL");
+        assert_eq!(
+            opd_of(rules.route(&query("kesehatan", "antrian"), &[])),
+            "RSUD_BANGIL"
+        );
     }
 
     #[test]
@@ -208,8 +227,14 @@ mod tests {
         ]);
         let bapenda = OpdCode::parse("BAPENDA").expect("opd");
         let bpkad = OpdCode::parse("BPKAD").expect("opd");
-        assert_eq!(opd_of(rules.route(&query("pajak", "PBB"), &[bapenda.clone()])), "BPKAD");
-        assert_eq!(opd_of(rules.route(&query("pajak", "PBB"), &[bapenda, bpkad])), "TRIAGE");
+        assert_eq!(
+            opd_of(rules.route(&query("pajak", "PBB"), std::slice::from_ref(&bapenda))),
+            "BPKAD"
+        );
+        assert_eq!(
+            opd_of(rules.route(&query("pajak", "PBB"), &[bapenda, bpkad])),
+            "TRIAGE"
+        );
     }
 
     #[test]

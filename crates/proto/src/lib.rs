@@ -3,8 +3,7 @@
 #![allow(missing_docs, clippy::all, missing_debug_implementations)]
 
 /// Every file descriptor, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/kenduren_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kenduren_descriptor.bin"));
 
 /// Event payloads (`kenduren.events.v1`).
 pub mod events {
@@ -40,3 +39,6 @@ pub mod reporting {
         tonic::include_proto!("kenduren.reporting.v1");
     }
 }
+
+pub mod event;
+pub use event::{AnyEvent, DecodeError, EventMessage};

@@ -1,0 +1,38 @@
+//! The answering service: each OPD's inbox, and the answers, follow-ups and
+//! rejections its staff and systems write.
+
+mod answer;
+mod api;
+mod inbox;
+mod projection;
+
+use kenduren_proto::answering::v1::answering_service_server::AnsweringServiceServer;
+use kenduren_runtime::{service, Backbone, CancellationToken, GrpcServer, RuntimeError};
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+
+pub use api::Answering;
+
+/// Answering's tables (on top of the event store's).
+pub static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+/// Service, schema, relay and consumer name.
+pub const NAME: &str = "answering";
+
+/// Runs answering on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    backbone: &Backbone,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), RuntimeError> {
+    let ctx = backbone.service(NAME, &MIGRATIONS).await?;
+    let server = GrpcServer {
+        service_name: "kenduren.answering.v1.AnsweringService",
+        routes: tonic::service::Routes::new(
+            AnsweringServiceServer::new(Answering::new(ctx.clone()))
+                .max_decoding_message_size(service::MAX_MESSAGE_BYTES),
+        ),
+    };
+    let consumer = service::consumer(&ctx, ctx.subjects.questions(), projection::Inboxes);
+    service::run(ctx, server, consumer, listener, shutdown).await
+}

@@ -1,0 +1,51 @@
+//! Connecting to NATS with the options every Kenduren process wants.
+
+use async_nats::ConnectOptions;
+
+use crate::BusError;
+
+/// Connection name used by [`connect`], visible in the server's connection list.
+pub const DEFAULT_CONNECTION_NAME: &str = "kenduren";
+
+/// Connects to `url` under the name [`DEFAULT_CONNECTION_NAME`]; see [`connect_with_name`].
+pub async fn connect(url: &str) -> Result<async_nats::Client, BusError> {
+    connect_with_name(url, DEFAULT_CONNECTION_NAME).await
+}
+
+/// Connects to `url`, failing fast if the server is not there now (the caller decides
+/// whether to retry start-up), but reconnecting forever once connected: a broker
+/// restart must not turn into a dead service.
+pub async fn connect_with_name(url: &str, name: &str) -> Result<async_nats::Client, BusError> {
+    ConnectOptions::new()
+        .name(name)
+        .max_reconnects(None)
+        .connect(url)
+        .await
+        .map_err(|source| BusError::Connect {
+            url: redact(url),
+            source,
+        })
+}
+
+/// The URL without its user-info, so credentials never end up in an error or a log.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        (None, Some(at)) => format!("***@{}", &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn credentials_are_redacted() {
+        assert_eq!(redact("nats://u:p@host:4222"), "nats://***@host:4222");
+        assert_eq!(redact("u:p@host"), "***@host");
+        assert_eq!(redact("nats://host:4222"), "nats://host:4222");
+    }
+}

@@ -1,0 +1,43 @@
+//! The intake service: the citizen desk. It accepts submissions (idempotently, with a
+//! ticket and a tracking PIN), keeps the only copy of citizen identity, and serves
+//! citizen tracking from a view kept current by every service's events.
+
+mod api;
+mod projection;
+mod submit;
+mod track;
+
+use std::sync::Arc;
+
+use kenduren_domain::ReferenceData;
+use kenduren_proto::intake::v1::intake_service_server::IntakeServiceServer;
+use kenduren_runtime::{service, Backbone, CancellationToken, GrpcServer, RuntimeError};
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+
+pub use api::Intake;
+
+/// Intake's read models and bookkeeping tables (on top of the event store's).
+pub static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+/// Service, schema, relay and consumer name.
+pub const NAME: &str = "intake";
+
+/// Runs intake on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    backbone: &Backbone,
+    reference: Arc<ReferenceData>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), RuntimeError> {
+    let ctx = backbone.service(NAME, &MIGRATIONS).await?;
+    let api = Intake::new(ctx.clone(), reference);
+    let server = GrpcServer {
+        service_name: "kenduren.intake.v1.IntakeService",
+        routes: tonic::service::Routes::new(
+            IntakeServiceServer::new(api).max_decoding_message_size(service::MAX_MESSAGE_BYTES),
+        ),
+    };
+    let consumer = service::consumer(&ctx, ctx.subjects.questions(), projection::Tracking);
+    service::run(ctx, server, consumer, listener, shutdown).await
+}

@@ -1,0 +1,151 @@
+//! Keeps the citizen tracking view current from routing's and answering's events.
+//! Intake's own events were applied when they were appended, and the consumer
+//! skips them when they come back from the stream.
+
+use chrono::{DateTime, Utc};
+use kenduren_bus::CloudEvent;
+use kenduren_domain::{QuestionStatus, Transition};
+use kenduren_proto::AnyEvent;
+use kenduren_runtime::to_datetime;
+use kenduren_store::{EventHandler, HandlerError};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// The tracking projection.
+#[derive(Debug, Clone, Copy)]
+pub struct Tracking;
+
+impl EventHandler for Tracking {
+    async fn handle(&self, conn: &mut PgConnection, event: &CloudEvent) -> Result<(), HandlerError> {
+        let decoded =
+            AnyEvent::decode(&event.ty, &event.data).map_err(|e| HandlerError::Poison(e.to_string()))?;
+        let (id, transition, summary) = match &decoded {
+            AnyEvent::QuestionRouted(e) => (
+                &e.question_id,
+                Some(Transition::Route),
+                format!("Diteruskan ke {}", e.opd_code),
+            ),
+            AnyEvent::QuestionReassigned(e) => (
+                &e.question_id,
+                Some(Transition::Reassign),
+                format!("Dialihkan ke {}", e.to_opd_code),
+            ),
+            AnyEvent::QuestionTriaged(e) => (
+                &e.question_id,
+                Some(Transition::Triage),
+                "Ditelaah admin".to_owned(),
+            ),
+            AnyEvent::QuestionEscalated(e) => {
+                (&e.question_id, None, format!("Dieskalasi ke tingkat {}", e.level))
+            }
+            AnyEvent::QuestionAcknowledged(e) => (
+                &e.question_id,
+                Some(Transition::Acknowledge),
+                format!("Diterima oleh {}", e.opd_code),
+            ),
+            AnyEvent::QuestionAnswered(e) => (
+                &e.question_id,
+                Some(Transition::Answer),
+                format!("Dijawab oleh {}", e.opd_code),
+            ),
+            AnyEvent::FollowUpPlanned(e) => (
+                &e.question_id,
+                Some(Transition::PlanFollowUp),
+                "Tindak lanjut direncanakan".to_owned(),
+            ),
+            AnyEvent::QuestionResolved(e) => {
+                (&e.question_id, Some(Transition::Resolve), "Selesai".to_owned())
+            }
+            AnyEvent::AssignmentRejected(e) => (
+                &e.question_id,
+                Some(Transition::RejectAssignment),
+                format!("{} meneruskan kembali ke admin", e.opd_code),
+            ),
+            // Intake's own events and session events change nothing here.
+            _ => return Ok(()),
+        };
+        let question_id =
+            Uuid::parse_str(id).map_err(|_| HandlerError::Poison(format!("bad question id {id:?}")))?;
+        let current: Option<(String,)> =
+            sqlx::query_as("SELECT status FROM questions WHERE question_id = $1 FOR UPDATE")
+                .bind(question_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(transient)?;
+        let Some((status,)) = current else {
+            return Err(HandlerError::Gap(format!(
+                "question {question_id} not submitted here yet"
+            )));
+        };
+        let status = QuestionStatus::parse(&status)
+            .ok_or_else(|| HandlerError::Poison(format!("stored status {status:?}")))?;
+        let next = match transition {
+            Some(t) => status.apply(t).map_err(|e| HandlerError::Gap(e.to_string()))?,
+            None => status,
+        };
+        sqlx::query("UPDATE questions SET status = $2, updated_at = now() WHERE question_id = $1")
+            .bind(question_id)
+            .bind(next.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(transient)?;
+        apply_details(conn, question_id, &decoded).await?;
+        sqlx::query(
+            "INSERT INTO timeline (question_id, event_id, event_type, at, summary) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (event_id) DO NOTHING",
+        )
+        .bind(question_id)
+        .bind(event.id)
+        .bind(decoded.type_name().rsplit('.').next().unwrap_or_default())
+        .bind(event.time)
+        .bind(summary)
+        .execute(&mut *conn)
+        .await
+        .map_err(transient)?;
+        Ok(())
+    }
+}
+
+async fn apply_details(
+    conn: &mut PgConnection,
+    question_id: Uuid,
+    event: &AnyEvent,
+) -> Result<(), HandlerError> {
+    let due =
+        |ts: &Option<prost_types::Timestamp>| -> Option<DateTime<Utc>> { ts.as_ref().and_then(to_datetime) };
+    let query = match event {
+        AnyEvent::QuestionRouted(e) => {
+            sqlx::query("UPDATE questions SET opd_code = $2, due_at = $3 WHERE question_id = $1")
+                .bind(question_id)
+                .bind(&e.opd_code)
+                .bind(due(&e.due_at))
+        }
+        AnyEvent::QuestionReassigned(e) => {
+            sqlx::query("UPDATE questions SET opd_code = $2, due_at = $3 WHERE question_id = $1")
+                .bind(question_id)
+                .bind(&e.to_opd_code)
+                .bind(due(&e.due_at))
+        }
+        AnyEvent::AssignmentRejected(_) | AnyEvent::QuestionTriaged(_) => {
+            sqlx::query("UPDATE questions SET opd_code = NULL, due_at = NULL WHERE question_id = $1")
+                .bind(question_id)
+        }
+        AnyEvent::QuestionAnswered(e) => {
+            sqlx::query("UPDATE questions SET answer = $2 WHERE question_id = $1")
+                .bind(question_id)
+                .bind(&e.answer)
+        }
+        AnyEvent::FollowUpPlanned(e) => {
+            sqlx::query("UPDATE questions SET follow_up_plan = $2 WHERE question_id = $1")
+                .bind(question_id)
+                .bind(&e.plan)
+        }
+        _ => return Ok(()),
+    };
+    query.execute(&mut *conn).await.map_err(transient)?;
+    Ok(())
+}
+
+fn transient(e: sqlx::Error) -> HandlerError {
+    HandlerError::transient(e.to_string())
+}

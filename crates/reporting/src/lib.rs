@@ -1,0 +1,36 @@
+//! The reporting service: read models over every event — question timelines and
+//! OPD scorecards — that own nothing of record and can be rebuilt from the stream.
+
+mod api;
+mod projection;
+
+use kenduren_proto::reporting::v1::reporting_service_server::ReportingServiceServer;
+use kenduren_runtime::{service, Backbone, CancellationToken, GrpcServer, RuntimeError};
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+
+pub use api::Reporting;
+
+/// Reporting's read models (on top of the event store's bookkeeping tables).
+pub static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+/// Service, schema and consumer name.
+pub const NAME: &str = "reporting";
+
+/// Runs reporting on `listener` until `shutdown` is cancelled.
+pub async fn run(
+    backbone: &Backbone,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), RuntimeError> {
+    let ctx = backbone.service(NAME, &MIGRATIONS).await?;
+    let server = GrpcServer {
+        service_name: "kenduren.reporting.v1.ReportingService",
+        routes: tonic::service::Routes::new(
+            ReportingServiceServer::new(Reporting::new(ctx.clone()))
+                .max_decoding_message_size(service::MAX_MESSAGE_BYTES),
+        ),
+    };
+    let consumer = service::consumer(&ctx, ctx.subjects.all(), projection::Figures);
+    service::run(ctx, server, consumer, listener, shutdown).await
+}

@@ -1,0 +1,113 @@
+//! The connection to the event backbone: NATS and the stream, Postgres and each
+//! service's own schema, migrations, and the service's event store.
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use kenduren_bus::{StreamSettings, Subjects};
+use kenduren_store::EventStore;
+use sqlx::{migrate::Migrator, PgPool};
+
+use crate::RuntimeError;
+
+/// Where the backbone lives; two deployments differ in at least stream and prefix.
+#[derive(Debug, Clone)]
+pub struct BackboneSettings {
+    /// PostgreSQL URL; each service uses its own schema in this database.
+    pub database_url: String,
+    /// NATS URL.
+    pub nats_url: String,
+    /// JetStream stream name.
+    pub stream: String,
+    /// First subject token, so deployments sharing a NATS server do not see each other.
+    pub subject_prefix: String,
+    /// Stream replicas (1 in development, 3 in production).
+    pub stream_replicas: usize,
+    /// Connections per service pool.
+    pub pool_size: u32,
+}
+
+impl Default for BackboneSettings {
+    fn default() -> Self {
+        Self {
+            database_url: "postgres://postgres@127.0.0.1:5432/test".into(),
+            nats_url: "nats://127.0.0.1:4222".into(),
+            stream: "KENDUREN".into(),
+            subject_prefix: "kenduren".into(),
+            stream_replicas: 1,
+            pool_size: 8,
+        }
+    }
+}
+
+/// A live connection to NATS with the stream ensured.
+#[derive(Debug, Clone)]
+pub struct Backbone {
+    /// The settings it was made from.
+    pub settings: BackboneSettings,
+    /// The NATS client (drained on shutdown).
+    pub nats: async_nats::Client,
+    /// JetStream on that client.
+    pub jetstream: jetstream::Context,
+    /// Subject naming for this deployment.
+    pub subjects: Subjects,
+}
+
+/// Everything one service needs: its pool (schema), its store, and the bus.
+#[derive(Debug, Clone)]
+pub struct ServiceContext {
+    /// Service name, also its schema, consumer and relay name.
+    pub name: &'static str,
+    /// Pool whose connections use the service's schema.
+    pub pool: PgPool,
+    /// The service's event store.
+    pub store: EventStore,
+    /// JetStream.
+    pub jetstream: jetstream::Context,
+    /// Subject naming.
+    pub subjects: Subjects,
+    /// The stream's name.
+    pub stream: String,
+}
+
+impl Backbone {
+    /// Connects to NATS and creates or updates the stream.
+    pub async fn connect(settings: BackboneSettings) -> Result<Self, RuntimeError> {
+        let subjects = Subjects::new(&settings.subject_prefix)?;
+        let nats = kenduren_bus::connect(&settings.nats_url).await?;
+        let jetstream = jetstream::new(nats.clone());
+        let stream = StreamSettings {
+            name: settings.stream.clone(),
+            subjects: subjects.clone(),
+            replicas: settings.stream_replicas,
+            duplicate_window: Duration::from_secs(2 * 3600),
+            max_age: Duration::ZERO,
+        };
+        kenduren_bus::ensure_stream(&jetstream, &stream).await?;
+        Ok(Self {
+            settings,
+            nats,
+            jetstream,
+            subjects,
+        })
+    }
+
+    /// Opens the service's schema, runs its migrations and returns its context.
+    pub async fn service(
+        &self,
+        name: &'static str,
+        migrations: &Migrator,
+    ) -> Result<ServiceContext, RuntimeError> {
+        let pool =
+            kenduren_store::connect_pool(&self.settings.database_url, name, self.settings.pool_size).await?;
+        kenduren_store::migrate(&pool, migrations).await?;
+        Ok(ServiceContext {
+            name,
+            store: EventStore::new(pool.clone(), name),
+            pool,
+            jetstream: self.jetstream.clone(),
+            subjects: self.subjects.clone(),
+            stream: self.settings.stream.clone(),
+        })
+    }
+}

@@ -1,0 +1,16 @@
+//! What every Kenduren service shares: the connection to the event backbone
+//! (Postgres schema, NATS stream), the gRPC server with health and reflection,
+//! the one place where errors become `tonic::Status`, and graceful shutdown.
+
+pub mod backbone;
+pub mod convert;
+pub mod error;
+pub mod event;
+pub mod server;
+pub mod service;
+
+pub use backbone::{Backbone, BackboneSettings, ServiceContext};
+pub use error::{ApiError, RuntimeError};
+pub use event::{new_event, timestamp, to_datetime};
+pub use server::{serve_grpc, GrpcServer};
+pub use tokio_util::sync::CancellationToken;

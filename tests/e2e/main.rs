@@ -1,0 +1,6 @@
+//! End-to-end tests: the real services, real gRPC, real NATS and Postgres. All in one
+//! binary so they link once; each test starts its own isolated system.
+
+mod discovery;
+mod support;
+mod walking_skeleton;
