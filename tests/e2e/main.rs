@@ -1,6 +1,7 @@
 //! End-to-end tests: the real services, real gRPC, real NATS and Postgres. All in one
 //! binary so they link once; each test starts its own isolated system.
 
+mod access;
 mod discovery;
 mod support;
 mod walking_skeleton;

@@ -4,6 +4,7 @@
 use std::{future::Future, time::Duration};
 
 use kenduren::{reference, RunningSystem, ServiceAddrs};
+use kenduren_auth::{BearerToken, Role, TokenKey};
 use kenduren_proto::{
     answering::v1::answering_service_client::AnsweringServiceClient,
     intake::v1::intake_service_client::IntakeServiceClient,
@@ -12,7 +13,7 @@ use kenduren_proto::{
 };
 use kenduren_runtime::BackboneSettings;
 use sqlx::{Connection, Executor, PgConnection};
-use tonic::transport::Channel;
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 use uuid::Uuid;
 
 /// The admin connection used to create and drop test databases.
@@ -25,14 +26,22 @@ fn nats_url() -> String {
     std::env::var("KENDUREN_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
-/// A running system of its own, with clients.
+/// A channel that sends a bearer token.
+pub type Authed = InterceptedService<Channel, BearerToken>;
+
+/// A running system of its own, with clients for the usual roles.
 pub struct TestSystem {
     pub system: Option<RunningSystem>,
-    pub intake: IntakeServiceClient<Channel>,
-    pub routing: RoutingServiceClient<Channel>,
-    pub answering: AnsweringServiceClient<Channel>,
-    pub reporting: ReportingServiceClient<Channel>,
+    /// As the citizen desk.
+    pub intake: IntakeServiceClient<Authed>,
+    /// As an admin.
+    pub routing: RoutingServiceClient<Authed>,
+    /// As DISPENDUKCAPIL, the OPD the shipped rules route `kependudukan` to.
+    pub answering: AnsweringServiceClient<Authed>,
+    /// As an analyst.
+    pub reporting: ReportingServiceClient<Authed>,
     pub settings: BackboneSettings,
+    pub key: TokenKey,
     database: String,
 }
 
@@ -65,21 +74,70 @@ impl TestSystem {
             subject_prefix: format!("kt{}", &id[..12]),
             stream_replicas: 1,
             pool_size: 4,
+            auth_key: TokenKey::generate_base64(),
         };
+        let key = TokenKey::from_base64(&settings.auth_key).expect("generated key");
         let reference = reference::load(None).expect("shipped reference data");
         let system = RunningSystem::start(settings.clone(), ServiceAddrs::ephemeral(), reference)
             .await
             .expect("services start");
         let a = system.addrs;
+        let as_role = |role: &str| {
+            let token = key
+                .mint(
+                    "test",
+                    &role.parse::<Role>().expect("role"),
+                    Duration::from_secs(600),
+                )
+                .expect("mint");
+            BearerToken::new(&token).expect("token fits a header")
+        };
         Self {
-            intake: IntakeServiceClient::new(channel(a.intake).await),
-            routing: RoutingServiceClient::new(channel(a.routing).await),
-            answering: AnsweringServiceClient::new(channel(a.answering).await),
-            reporting: ReportingServiceClient::new(channel(a.reporting).await),
+            intake: IntakeServiceClient::new(InterceptedService::new(
+                channel(a.intake).await,
+                as_role("desk"),
+            )),
+            routing: RoutingServiceClient::new(InterceptedService::new(
+                channel(a.routing).await,
+                as_role("admin"),
+            )),
+            answering: AnsweringServiceClient::new(InterceptedService::new(
+                channel(a.answering).await,
+                as_role("opd:DISPENDUKCAPIL"),
+            )),
+            reporting: ReportingServiceClient::new(InterceptedService::new(
+                channel(a.reporting).await,
+                as_role("analyst"),
+            )),
             system: Some(system),
             settings,
+            key,
             database,
         }
+    }
+
+    /// Where the services listen.
+    pub fn addrs(&self) -> ServiceAddrs {
+        self.system.as_ref().expect("running").addrs
+    }
+
+    /// A channel to `addr` that sends `token` (any text, even a forged one; empty sends none).
+    pub async fn channel_with_token(&self, addr: std::net::SocketAddr, token: &str) -> Authed {
+        InterceptedService::new(
+            channel(addr).await,
+            BearerToken::new(token).expect("token fits a header"),
+        )
+    }
+
+    /// A valid token for `role` (e.g. `opd:DINKES`).
+    pub fn token(&self, role: &str) -> String {
+        self.key
+            .mint(
+                "test",
+                &role.parse::<Role>().expect("role"),
+                Duration::from_secs(600),
+            )
+            .expect("mint")
     }
 
     /// Stops the services, deletes the stream and drops the database.

@@ -11,7 +11,7 @@ use tonic::Code;
 
 use crate::support::{eventually, TestSystem};
 
-fn ktp_question(request_id: &str) -> SubmitQuestionRequest {
+pub(crate) fn ktp_question(request_id: &str) -> SubmitQuestionRequest {
     SubmitQuestionRequest {
         request_id: request_id.into(),
         kind: QuestionKind::Question as i32,

@@ -28,10 +28,11 @@ pub async fn run(
     let ctx = backbone.service(NAME, &MIGRATIONS).await?;
     let server = GrpcServer {
         service_name: "kenduren.answering.v1.AnsweringService",
-        routes: tonic::service::Routes::new(
+        routes: tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(
             AnsweringServiceServer::new(Answering::new(ctx.clone()))
                 .max_decoding_message_size(service::MAX_MESSAGE_BYTES),
-        ),
+            ctx.auth.clone(),
+        )),
     };
     let consumer = service::consumer(&ctx, ctx.subjects.questions(), projection::Inboxes);
     service::run(ctx, server, consumer, listener, shutdown).await

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use kenduren_auth::{authorize, Role};
 use kenduren_domain::ReferenceData;
 use kenduren_proto::intake::v1::{
     intake_service_server::IntakeService, SubmitQuestionRequest, SubmitQuestionResponse,
@@ -24,6 +25,11 @@ impl Intake {
     }
 }
 
+/// The citizen desk (and the channels acting for citizens) and admins use intake.
+fn desk_or_admin(role: &Role) -> bool {
+    matches!(role, Role::Desk | Role::Admin)
+}
+
 #[tonic::async_trait]
 impl IntakeService for Intake {
     #[tracing::instrument(skip_all, fields(rpc.method = "SubmitQuestion", question_id), err)]
@@ -31,6 +37,7 @@ impl IntakeService for Intake {
         &self,
         request: Request<SubmitQuestionRequest>,
     ) -> Result<Response<SubmitQuestionResponse>, Status> {
+        authorize(&request, "desk, admin", desk_or_admin)?;
         let answer = self.submit(request.into_inner()).await?;
         tracing::Span::current().record("question_id", answer.question_id.as_str());
         Ok(Response::new(answer))
@@ -41,6 +48,7 @@ impl IntakeService for Intake {
         &self,
         request: Request<TrackQuestionRequest>,
     ) -> Result<Response<TrackQuestionResponse>, Status> {
+        authorize(&request, "desk, admin", desk_or_admin)?;
         Ok(Response::new(self.track(request.into_inner()).await?))
     }
 }

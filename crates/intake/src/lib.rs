@@ -34,9 +34,10 @@ pub async fn run(
     let api = Intake::new(ctx.clone(), reference);
     let server = GrpcServer {
         service_name: "kenduren.intake.v1.IntakeService",
-        routes: tonic::service::Routes::new(
+        routes: tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(
             IntakeServiceServer::new(api).max_decoding_message_size(service::MAX_MESSAGE_BYTES),
-        ),
+            ctx.auth.clone(),
+        )),
     };
     let consumer = service::consumer(&ctx, ctx.subjects.questions(), projection::Tracking);
     service::run(ctx, server, consumer, listener, shutdown).await

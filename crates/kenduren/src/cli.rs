@@ -20,26 +20,28 @@ pub struct Cli {
 pub enum Command {
     /// Run all four services in one process (development): migrations, stream, seed data.
     Dev(DevArgs),
-    /// Run the intake service alone.
-    Intake(ServiceArgs),
-    /// Run the routing service alone.
-    Routing(ServiceArgs),
-    /// Run the answering service alone.
-    Answering(ServiceArgs),
-    /// Run the reporting service alone.
-    Reporting(ServiceArgs),
-    /// Submit a citizen's question (calls IntakeService.SubmitQuestion).
-    Submit(crate::client::SubmitArgs),
-    /// Track a ticket with its PIN (calls IntakeService.TrackQuestion).
-    Track(crate::client::TrackArgs),
-    /// List an OPD's inbox (calls AnsweringService.ListInbox).
-    Inbox(crate::client::InboxArgs),
-    /// Answer a question for an OPD (calls AnsweringService.AnswerQuestion).
-    Answer(crate::client::AnswerArgs),
-    /// Show every event of a question (calls ReportingService.GetQuestionTimeline).
-    Timeline(crate::client::TimelineArgs),
-    /// Show OPD scorecards (calls ReportingService.GetOpdScorecards).
-    Scorecards(crate::client::ScorecardArgs),
+    /// Run the intake service alone (for containers).
+    #[command(name = "intake")]
+    IntakeService(ServiceArgs),
+    /// Run the routing service alone (for containers).
+    #[command(name = "routing")]
+    RoutingService(ServiceArgs),
+    /// Run the answering service alone (for containers).
+    #[command(name = "answering")]
+    AnsweringService(ServiceArgs),
+    /// Run the reporting service alone (for containers).
+    #[command(name = "reporting")]
+    ReportingService(ServiceArgs),
+    /// Mint a bearer token for a role with the configured key (KENDUREN_AUTH_KEY, or --dev).
+    Token(TokenArgs),
+    #[command(flatten)]
+    Intake(crate::client::intake::IntakeCommand),
+    #[command(flatten)]
+    Answering(crate::client::answering::AnsweringCommand),
+    #[command(flatten)]
+    Reporting(crate::client::reporting::ReportingCommand),
+    #[command(flatten)]
+    Routing(crate::client::routing::RoutingCommand),
 }
 
 /// Where the event backbone is.
@@ -67,6 +69,10 @@ pub struct BackboneArgs {
     /// Postgres connections per service.
     #[arg(long, env = "KENDUREN_POOL_SIZE", default_value_t = 8)]
     pub pool_size: u32,
+    /// Token signing key: base64 of at least 32 random bytes. Required except in `kenduren dev`,
+    /// which uses the published development key when it is unset.
+    #[arg(long, env = "KENDUREN_AUTH_KEY", hide_env_values = true)]
+    pub auth_key: Option<String>,
     /// Directory with replacement reference data (opds.json, categories.json, rules.json, gazetteer.json).
     #[arg(long, env = "KENDUREN_REFERENCE_DIR")]
     pub reference_dir: Option<PathBuf>,
@@ -99,4 +105,24 @@ pub struct ServiceArgs {
     /// Listen address (default: the service's development port on all interfaces).
     #[arg(long, env = "KENDUREN_LISTEN_ADDR")]
     pub listen: Option<SocketAddr>,
+}
+
+/// Options of `kenduren token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Role: desk, opd:<CODE> (e.g. opd:DISPENDUKCAPIL), admin or analyst.
+    #[arg(long)]
+    pub role: kenduren_auth::Role,
+    /// Who the token is for (written into the token as its subject).
+    #[arg(long, default_value = "cli")]
+    pub subject: String,
+    /// Lifetime in hours.
+    #[arg(long, default_value_t = 12)]
+    pub hours: u64,
+    /// Signing key (base64); as configured for the services.
+    #[arg(long, env = "KENDUREN_AUTH_KEY", hide_env_values = true)]
+    pub auth_key: Option<String>,
+    /// Sign with the development key that `kenduren dev` uses when KENDUREN_AUTH_KEY is unset.
+    #[arg(long)]
+    pub dev: bool,
 }

@@ -8,12 +8,21 @@ use std::{net::SocketAddr, process::ExitCode, sync::Arc};
 use anyhow::{Context, Result};
 use clap::Parser;
 use cli::{BackboneArgs, Cli, Command, DevArgs, ServiceArgs};
-use kenduren::{reference, RunningSystem, ServiceAddrs};
+use kenduren::{reference, RunningSystem, ServiceAddrs, DEV_AUTH_KEY};
 use kenduren_runtime::{Backbone, BackboneSettings, CancellationToken};
 use kenduren_telemetry::{LogFormat, LogSettings};
 
-fn settings(args: &BackboneArgs) -> BackboneSettings {
+/// Exit code for configuration a service cannot start with.
+const EXIT_CONFIG: u8 = 78;
+
+/// A configuration error: names the variable, exits with [`EXIT_CONFIG`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ConfigError(String);
+
+fn settings(args: &BackboneArgs, auth_key: String) -> BackboneSettings {
     BackboneSettings {
+        auth_key,
         database_url: args.database_url.clone(),
         nats_url: args.nats_url.clone(),
         stream: args.stream.clone(),
@@ -57,15 +66,31 @@ async fn wait_for_signal() {
     }
 }
 
+/// The configured key if set and valid; empty counts as unset.
+fn checked_key(key: Option<&str>) -> Result<Option<String>, ConfigError> {
+    match key.map(str::trim).filter(|k| !k.is_empty()) {
+        None => Ok(None),
+        Some(k) => kenduren_auth::TokenKey::from_base64(k)
+            .map(|_| Some(k.to_owned()))
+            .map_err(|e| ConfigError(format!("KENDUREN_AUTH_KEY: {e}"))),
+    }
+}
+
 async fn dev(args: DevArgs) -> Result<()> {
     let reference = reference::load(args.backbone.reference_dir.as_deref())?;
+    let auth_key = args
+        .backbone
+        .auth_key
+        .clone()
+        .unwrap_or_else(|| DEV_AUTH_KEY.to_owned());
+    let dev_key = auth_key == DEV_AUTH_KEY;
     let addrs = ServiceAddrs {
         intake: args.intake_addr,
         routing: args.routing_addr,
         answering: args.answering_addr,
         reporting: args.reporting_addr,
     };
-    let system = RunningSystem::start(settings(&args.backbone), addrs, reference)
+    let system = RunningSystem::start(settings(&args.backbone, auth_key), addrs, reference)
         .await
         .context("starting the services")?;
     cancel_on_signal(system.shutdown_token());
@@ -78,17 +103,32 @@ async fn dev(args: DevArgs) -> Result<()> {
     println!("  routing    http://{}", a.routing);
     println!("  answering  http://{}", a.answering);
     println!("  reporting  http://{}", a.reporting);
-    println!("Try, in another terminal:");
-    println!("  kenduren submit --category kependudukan --kecamatan Bangil --text 'Bagaimana mengurus KTP yang hilang?'");
+    if dev_key {
+        println!("Tokens are signed with the public development key (KENDUREN_AUTH_KEY={DEV_AUTH_KEY}).");
+        println!("Try, in another terminal:");
+        println!(
+            "  kenduren submit --token \"$(kenduren token --dev --role desk)\" --category kependudukan \\"
+        );
+        println!("      --kecamatan Bangil --text 'Bagaimana mengurus KTP yang hilang?'");
+    } else {
+        println!("Mint tokens with `kenduren token --role desk|opd:<CODE>|admin|analyst` and the same KENDUREN_AUTH_KEY.");
+    }
     println!("Ctrl-C stops everything gracefully.");
     system.wait().await?;
     Ok(())
 }
 
 async fn single(name: &'static str, args: ServiceArgs, default_port: u16) -> Result<()> {
-    let backbone = Backbone::connect(settings(&args.backbone))
+    let auth_key = checked_key(args.backbone.auth_key.as_deref())?.ok_or_else(|| {
+        ConfigError(
+            "KENDUREN_AUTH_KEY is not set: services refuse to start without a signing key \
+             (generate one with `head -c 32 /dev/urandom | base64`; only `kenduren dev` has a default)"
+                .into(),
+        )
+    })?;
+    let backbone = Backbone::connect(settings(&args.backbone, auth_key))
         .await
-        .context("connecting to NATS")?;
+        .context("starting the service")?;
     let addr = args
         .listen
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], default_port)));
@@ -113,19 +153,45 @@ async fn single(name: &'static str, args: ServiceArgs, default_port: u16) -> Res
     result.with_context(|| format!("{name} stopped with an error"))
 }
 
+fn token(args: cli::TokenArgs) -> Result<()> {
+    let key_text = match (args.dev, args.auth_key) {
+        (true, _) => DEV_AUTH_KEY.to_owned(),
+        (false, Some(key)) => key,
+        (false, None) => {
+            return Err(
+                ConfigError("KENDUREN_AUTH_KEY is not set (or pass --dev for `kenduren dev`)".into()).into(),
+            )
+        }
+    };
+    let key = kenduren_auth::TokenKey::from_base64(&key_text)
+        .map_err(|e| ConfigError(format!("KENDUREN_AUTH_KEY: {e}")))?;
+    let ttl = std::time::Duration::from_secs(args.hours.saturating_mul(3600));
+    println!("{}", key.mint(&args.subject, &args.role, ttl)?);
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Dev(args) => dev(args).await,
-        Command::Intake(args) => single("intake", args, 50051).await,
-        Command::Routing(args) => single("routing", args, 50052).await,
-        Command::Answering(args) => single("answering", args, 50053).await,
-        Command::Reporting(args) => single("reporting", args, 50054).await,
-        Command::Submit(args) => client::submit(args).await,
-        Command::Track(args) => client::track(args).await,
-        Command::Inbox(args) => client::inbox(args).await,
-        Command::Answer(args) => client::answer(args).await,
-        Command::Timeline(args) => client::timeline(args).await,
-        Command::Scorecards(args) => client::scorecards(args).await,
+        Command::IntakeService(args) => single("intake", args, 50051).await,
+        Command::RoutingService(args) => single("routing", args, 50052).await,
+        Command::AnsweringService(args) => single("answering", args, 50053).await,
+        Command::ReportingService(args) => single("reporting", args, 50054).await,
+        Command::Token(args) => token(args),
+        Command::Intake(c) => client::intake::run(c).await,
+        Command::Answering(c) => client::answering::run(c).await,
+        Command::Reporting(c) => client::reporting::run(c).await,
+        Command::Routing(c) => client::routing::run(c).await,
+    }
+}
+
+/// Prints an error the way a person at the desk can act on: the gRPC code name and
+/// the server's message, or the cause chain.
+fn report(e: &anyhow::Error) {
+    if let Some(status) = e.downcast_ref::<tonic::Status>() {
+        eprintln!("error: {:?}: {}", status.code(), status.message());
+    } else {
+        eprintln!("error: {e:#}");
     }
 }
 
@@ -142,16 +208,16 @@ async fn main() -> ExitCode {
     let is_server = matches!(
         cli.command,
         Command::Dev(_)
-            | Command::Intake(_)
-            | Command::Routing(_)
-            | Command::Answering(_)
-            | Command::Reporting(_)
+            | Command::IntakeService(_)
+            | Command::RoutingService(_)
+            | Command::AnsweringService(_)
+            | Command::ReportingService(_)
     );
     let service_name = match &cli.command {
-        Command::Intake(_) => "kenduren-intake",
-        Command::Routing(_) => "kenduren-routing",
-        Command::Answering(_) => "kenduren-answering",
-        Command::Reporting(_) => "kenduren-reporting",
+        Command::IntakeService(_) => "kenduren-intake",
+        Command::RoutingService(_) => "kenduren-routing",
+        Command::AnsweringService(_) => "kenduren-answering",
+        Command::ReportingService(_) => "kenduren-reporting",
         _ => "kenduren",
     };
     let log = if is_server {
@@ -168,8 +234,12 @@ async fn main() -> ExitCode {
     };
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+            report(&e);
+            ExitCode::from(EXIT_CONFIG)
+        }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            report(&e);
             ExitCode::FAILURE
         }
     }

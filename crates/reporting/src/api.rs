@@ -1,6 +1,7 @@
 //! `ReportingService`'s RPC handlers.
 
 use chrono::{DateTime, Utc};
+use kenduren_auth::{authorize, Role};
 use kenduren_domain::QuestionId;
 use kenduren_proto::reporting::v1::{
     reporting_service_server::ReportingService, GetOpdScorecardsRequest, GetOpdScorecardsResponse,
@@ -26,6 +27,11 @@ impl Reporting {
 type TimelineRow = (Uuid, String, String, DateTime<Utc>, String, String);
 type ScoreRow = (String, i64, i64, i64, i64, i64);
 
+/// Reporting is for analysts and admins; it never shows citizen identity.
+fn analyst_or_admin(role: &Role) -> bool {
+    matches!(role, Role::Analyst | Role::Admin)
+}
+
 #[tonic::async_trait]
 impl ReportingService for Reporting {
     #[tracing::instrument(skip_all, fields(rpc.method = "GetQuestionTimeline", question_id = %request.get_ref().question_id), err)]
@@ -33,6 +39,7 @@ impl ReportingService for Reporting {
         &self,
         request: Request<GetQuestionTimelineRequest>,
     ) -> Result<Response<GetQuestionTimelineResponse>, Status> {
+        authorize(&request, "analyst, admin", analyst_or_admin)?;
         let req = request.into_inner();
         let id =
             QuestionId::parse(&req.question_id).map_err(|e| ApiError::field("question_id", e.to_string()))?;
@@ -71,6 +78,7 @@ impl ReportingService for Reporting {
         &self,
         request: Request<GetOpdScorecardsRequest>,
     ) -> Result<Response<GetOpdScorecardsResponse>, Status> {
+        authorize(&request, "analyst, admin", analyst_or_admin)?;
         let req = request.into_inner();
         let bound = |ts: &Option<prost_types::Timestamp>, field: &str| match ts {
             None => Ok(None),

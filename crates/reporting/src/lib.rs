@@ -26,10 +26,11 @@ pub async fn run(
     let ctx = backbone.service(NAME, &MIGRATIONS).await?;
     let server = GrpcServer {
         service_name: "kenduren.reporting.v1.ReportingService",
-        routes: tonic::service::Routes::new(
+        routes: tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(
             ReportingServiceServer::new(Reporting::new(ctx.clone()))
                 .max_decoding_message_size(service::MAX_MESSAGE_BYTES),
-        ),
+            ctx.auth.clone(),
+        )),
     };
     let consumer = service::consumer(&ctx, ctx.subjects.all(), projection::Figures);
     service::run(ctx, server, consumer, listener, shutdown).await

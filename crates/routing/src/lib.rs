@@ -32,10 +32,11 @@ pub async fn run(
     seed::seed_if_empty(&ctx.pool, &reference).await?;
     let server = GrpcServer {
         service_name: "kenduren.routing.v1.RoutingService",
-        routes: tonic::service::Routes::new(
+        routes: tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(
             RoutingServiceServer::new(Routing::new(ctx.clone()))
                 .max_decoding_message_size(service::MAX_MESSAGE_BYTES),
-        ),
+            ctx.auth.clone(),
+        )),
     };
     let consumer = service::consumer(&ctx, ctx.subjects.questions(), router::Router::new(&ctx));
     service::run(ctx, server, consumer, listener, shutdown).await

@@ -1,9 +1,10 @@
 //! The connection to the event backbone: NATS and the stream, Postgres and each
 //! service's own schema, migrations, and the service's event store.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use async_nats::jetstream;
+use kenduren_auth::{AuthInterceptor, TokenKey};
 use kenduren_bus::{StreamSettings, Subjects};
 use kenduren_store::EventStore;
 use sqlx::{migrate::Migrator, PgPool};
@@ -25,6 +26,8 @@ pub struct BackboneSettings {
     pub stream_replicas: usize,
     /// Connections per service pool.
     pub pool_size: u32,
+    /// Token signing key, base64 of at least 32 bytes (`KENDUREN_AUTH_KEY`).
+    pub auth_key: String,
 }
 
 impl Default for BackboneSettings {
@@ -36,6 +39,7 @@ impl Default for BackboneSettings {
             subject_prefix: "kenduren".into(),
             stream_replicas: 1,
             pool_size: 8,
+            auth_key: String::new(),
         }
     }
 }
@@ -51,6 +55,8 @@ pub struct Backbone {
     pub jetstream: jetstream::Context,
     /// Subject naming for this deployment.
     pub subjects: Subjects,
+    /// Checks every API call's bearer token.
+    pub auth: AuthInterceptor,
 }
 
 /// Everything one service needs: its pool (schema), its store, and the bus.
@@ -68,11 +74,16 @@ pub struct ServiceContext {
     pub subjects: Subjects,
     /// The stream's name.
     pub stream: String,
+    /// Checks every API call's bearer token.
+    pub auth: AuthInterceptor,
 }
 
 impl Backbone {
     /// Connects to NATS and creates or updates the stream.
     pub async fn connect(settings: BackboneSettings) -> Result<Self, RuntimeError> {
+        let key = TokenKey::from_base64(&settings.auth_key)
+            .map_err(|e| RuntimeError::Config(format!("KENDUREN_AUTH_KEY: {e}")))?;
+        let auth = AuthInterceptor::new(Arc::new(key));
         let subjects = Subjects::new(&settings.subject_prefix)?;
         let nats = kenduren_bus::connect(&settings.nats_url).await?;
         let jetstream = jetstream::new(nats.clone());
@@ -89,6 +100,7 @@ impl Backbone {
             nats,
             jetstream,
             subjects,
+            auth,
         })
     }
 
@@ -108,6 +120,7 @@ impl Backbone {
             jetstream: self.jetstream.clone(),
             subjects: self.subjects.clone(),
             stream: self.settings.stream.clone(),
+            auth: self.auth.clone(),
         })
     }
 }

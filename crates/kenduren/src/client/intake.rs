@@ -1,0 +1,184 @@
+//! Citizen-desk subcommands: `kenduren submit` and `kenduren track`.
+
+use anyhow::Result;
+use clap::{Args, Subcommand, ValueEnum};
+use kenduren_proto::{
+    events::v1::{Channel, Location, QuestionKind},
+    intake::v1::{
+        intake_service_client::IntakeServiceClient, Citizen, SubmitQuestionRequest, TrackQuestionRequest,
+    },
+};
+
+use super::{connect, status_name, when};
+
+/// Where intake is and who calls it.
+#[derive(Debug, Clone, Args)]
+pub struct IntakeTarget {
+    /// Intake's URL.
+    #[arg(long, env = "KENDUREN_INTAKE_URL", default_value = "http://127.0.0.1:50051")]
+    pub intake_url: String,
+    /// Bearer token with role desk or admin (see `kenduren token`).
+    #[arg(long, env = "KENDUREN_TOKEN", hide_env_values = true, default_value = "")]
+    pub token: String,
+}
+
+/// Intake's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IntakeCommand {
+    /// Submit a citizen's question (IntakeService.SubmitQuestion).
+    Submit(SubmitArgs),
+    /// Track a ticket with its PIN (IntakeService.TrackQuestion).
+    Track(TrackArgs),
+}
+
+/// Runs an intake subcommand.
+pub async fn run(command: IntakeCommand) -> Result<()> {
+    match command {
+        IntakeCommand::Submit(args) => submit(args).await,
+        IntakeCommand::Track(args) => track(args).await,
+    }
+}
+
+/// `kind` values on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    Question,
+    Complaint,
+    Aspiration,
+    ServiceRequest,
+}
+
+/// `channel` values on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ChannelArg {
+    OnSite,
+    Web,
+    Whatsapp,
+    Sms,
+    Phone,
+    Open311,
+}
+
+/// Options of `kenduren submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    pub target: IntakeTarget,
+    /// What the citizen asks, complains about or proposes.
+    #[arg(long)]
+    pub text: String,
+    /// Category code from the catalogue (data/categories.json), e.g. kependudukan.
+    #[arg(long)]
+    pub category: String,
+    /// Kecamatan, e.g. Bangil.
+    #[arg(long)]
+    pub kecamatan: String,
+    /// Desa or kelurahan.
+    #[arg(long, default_value = "")]
+    pub desa: String,
+    #[arg(long, value_enum, default_value = "question")]
+    pub kind: KindArg,
+    #[arg(long, value_enum, default_value = "web")]
+    pub channel: ChannelArg,
+    /// The session, for on-site submissions.
+    #[arg(long, default_value = "")]
+    pub session: String,
+    /// Citizen's name (stays in intake).
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// Citizen's phone (stays in intake).
+    #[arg(long, default_value = "")]
+    pub phone: String,
+    /// Hide the citizen's identity from OPDs.
+    #[arg(long)]
+    pub anonymous: bool,
+    /// Idempotency key (default: a fresh UUID); reuse it to retry safely.
+    #[arg(long)]
+    pub request_id: Option<String>,
+}
+
+/// Runs `kenduren submit`.
+pub async fn submit(args: SubmitArgs) -> Result<()> {
+    let mut client = IntakeServiceClient::new(connect(&args.target.intake_url, &args.target.token).await?);
+    let kind = match args.kind {
+        KindArg::Question => QuestionKind::Question,
+        KindArg::Complaint => QuestionKind::Complaint,
+        KindArg::Aspiration => QuestionKind::Aspiration,
+        KindArg::ServiceRequest => QuestionKind::ServiceRequest,
+    };
+    let channel = match args.channel {
+        ChannelArg::OnSite => Channel::OnSite,
+        ChannelArg::Web => Channel::Web,
+        ChannelArg::Whatsapp => Channel::Whatsapp,
+        ChannelArg::Sms => Channel::Sms,
+        ChannelArg::Phone => Channel::Phone,
+        ChannelArg::Open311 => Channel::Open311,
+    };
+    let response = client
+        .submit_question(SubmitQuestionRequest {
+            request_id: args
+                .request_id
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            kind: kind as i32,
+            category: args.category,
+            text: args.text,
+            channel: channel as i32,
+            session_id: args.session,
+            location: Some(Location {
+                kecamatan: args.kecamatan,
+                desa: args.desa,
+                latitude: None,
+                longitude: None,
+            }),
+            citizen: Some(Citizen {
+                name: args.name,
+                phone: args.phone,
+                email: String::new(),
+                anonymous: args.anonymous,
+                confidential: false,
+            }),
+        })
+        .await?
+        .into_inner();
+    println!("question_id  {}", response.question_id);
+    println!("ticket       {}", response.ticket);
+    println!("tracking_pin {}", response.tracking_pin);
+    Ok(())
+}
+
+/// Options of `kenduren track`.
+#[derive(Debug, Args)]
+pub struct TrackArgs {
+    #[command(flatten)]
+    pub target: IntakeTarget,
+    /// The ticket, e.g. KM-2026-000001.
+    pub ticket: String,
+    /// The tracking PIN given at submission.
+    pub pin: String,
+}
+
+/// Runs `kenduren track`.
+pub async fn track(args: TrackArgs) -> Result<()> {
+    let mut client = IntakeServiceClient::new(connect(&args.target.intake_url, &args.target.token).await?);
+    let t = client
+        .track_question(TrackQuestionRequest {
+            ticket: args.ticket,
+            tracking_pin: args.pin,
+        })
+        .await?
+        .into_inner();
+    println!("ticket   {}", t.ticket);
+    println!("status   {}", status_name(t.status));
+    println!(
+        "opd      {}",
+        if t.opd_code.is_empty() { "-" } else { &t.opd_code }
+    );
+    println!("due      {}", when(t.due_at));
+    if !t.answer.is_empty() {
+        println!("answer   {}", t.answer);
+    }
+    for entry in t.timeline {
+        println!("  {}  {:<22} {}", when(entry.at), entry.event_type, entry.summary);
+    }
+    Ok(())
+}
