@@ -2,6 +2,10 @@
 //! binary so they link once; each test starts its own isolated system.
 
 mod access;
+mod answering;
 mod discovery;
+mod intake;
+mod reporting;
+mod routing;
 mod support;
 mod walking_skeleton;
