@@ -193,7 +193,7 @@ if [[ ${#compose[@]} -gt 0 ]]; then
 	clean_compose config --format json >"$WORK/compose.json" 2>/dev/null || true
 	run "compose.yaml rendered model" "$compose_tool + python checks" \
 		"$PY" - "$WORK/compose.json" "$NATS_VERSION" <<'PYEOF'
-import json, sys
+import base64, json, sys
 model = json.load(open(sys.argv[1]))
 nats_version = sys.argv[2]
 svcs = model["services"]
@@ -227,6 +227,11 @@ for name, port in ports.items():
         problems.append(f"{name}: database URL renders as {env.get('KENDUREN_DATABASE_URL')!r}")
     if not env.get("KENDUREN_NATS_URL", "").startswith("nats://kenduren-services:"):
         problems.append(f"{name}: NATS URL does not log in as kenduren-services")
+    try:
+        key = base64.b64decode(env.get("KENDUREN_AUTH_KEY", ""), validate=True)
+        if len(key) < 32: problems.append(f"{name}: KENDUREN_AUTH_KEY shorter than 32 bytes")
+    except ValueError:
+        problems.append(f"{name}: KENDUREN_AUTH_KEY is not standard base64")
     grace = int(env.get("KENDUREN_SHUTDOWN_GRACE", "0"))
     stop = s.get("stop_grace_period", "")
     if not stop.endswith("s") or int(stop[:-1]) <= grace:

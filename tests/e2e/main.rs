@@ -5,6 +5,7 @@ mod access;
 mod answering;
 mod discovery;
 mod intake;
+mod operations;
 mod reporting;
 mod routing;
 mod support;

@@ -75,6 +75,7 @@ impl TestSystem {
             stream_replicas: 1,
             pool_size: 4,
             auth_key: TokenKey::generate_base64(),
+            drain_delay: Duration::ZERO,
         };
         let key = TokenKey::from_base64(&settings.auth_key).expect("generated key");
         let reference = reference::load(None).expect("shipped reference data");
@@ -114,6 +115,20 @@ impl TestSystem {
             key,
             database,
         }
+    }
+
+    /// A second instance of all four services against the same database and stream,
+    /// as when an operator scales every service to two replicas.
+    pub async fn start_another_instance(&self) -> RunningSystem {
+        let reference = reference::load(None).expect("shipped reference data");
+        RunningSystem::start(self.settings.clone(), ServiceAddrs::ephemeral(), reference)
+            .await
+            .expect("second instance starts")
+    }
+
+    /// A desk client for another instance's intake.
+    pub async fn intake_at(&self, addr: std::net::SocketAddr) -> IntakeServiceClient<Authed> {
+        IntakeServiceClient::new(self.channel_with_token(addr, &self.token("desk")).await)
     }
 
     /// Where the services listen.
@@ -158,6 +173,29 @@ impl TestSystem {
             .await
             .expect("drop test database");
     }
+}
+
+/// Deletes the stream and database of `settings` (for tests that took the system apart).
+pub async fn drop_deployment(settings: &BackboneSettings) {
+    let client = async_nats::connect(&settings.nats_url).await.expect("nats");
+    let _ = async_nats::jetstream::new(client)
+        .delete_stream(&settings.stream)
+        .await;
+    let database = settings
+        .database_url
+        .rsplit('/')
+        .next()
+        .expect("database name")
+        .to_owned();
+    let mut admin = PgConnection::connect(&admin_url())
+        .await
+        .expect("postgres reachable");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
+        .await
+        .expect("drop test database");
 }
 
 fn url_without_db(url: &str) -> String {

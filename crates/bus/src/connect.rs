@@ -16,7 +16,12 @@ pub async fn connect(url: &str) -> Result<async_nats::Client, BusError> {
 /// whether to retry start-up), but reconnecting forever once connected: a broker
 /// restart must not turn into a dead service.
 pub async fn connect_with_name(url: &str, name: &str) -> Result<async_nats::Client, BusError> {
-    ConnectOptions::new()
+    let mut options = ConnectOptions::new();
+    // async-nats ignores user-info in the URL, so credentials are passed explicitly.
+    if let Some((user, password)) = credentials(url) {
+        options = options.user_and_password(user, password);
+    }
+    options
         .name(name)
         .max_reconnects(None)
         .connect(url)
@@ -25,6 +30,17 @@ pub async fn connect_with_name(url: &str, name: &str) -> Result<async_nats::Clie
             url: redact(url),
             source,
         })
+}
+
+/// `user:password` from the URL's user-info, percent-decoded.
+fn credentials(url: &str) -> Option<(String, String)> {
+    let addr: async_nats::ServerAddr = url.split(',').next()?.trim().parse().ok()?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    Some((decode(addr.username()?), decode(addr.password()?)))
 }
 
 /// The URL without its user-info, so credentials never end up in an error or a log.
@@ -40,7 +56,16 @@ fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{credentials, redact};
+
+    #[test]
+    fn credentials_come_from_the_url_user_info() {
+        assert_eq!(
+            credentials("nats://svc:p%40ss@host:4222"),
+            Some(("svc".to_owned(), "p@ss".to_owned()))
+        );
+        assert_eq!(credentials("nats://host:4222"), None);
+    }
 
     #[test]
     fn credentials_are_redacted() {

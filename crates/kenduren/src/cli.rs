@@ -32,6 +32,8 @@ pub enum Command {
     /// Run the reporting service alone (for containers).
     #[command(name = "reporting")]
     ReportingService(ServiceArgs),
+    /// Check a service's gRPC health (exit 0 only when SERVING): for container health checks.
+    Health(HealthArgs),
     /// Mint a bearer token for a role with the configured key (KENDUREN_AUTH_KEY, or --dev).
     Token(TokenArgs),
     #[command(flatten)]
@@ -66,6 +68,17 @@ pub struct BackboneArgs {
     /// Stream replicas (1 in development, 3 in production).
     #[arg(long, env = "KENDUREN_STREAM_REPLICAS", default_value_t = 1)]
     pub stream_replicas: usize,
+    /// Where to serve Prometheus `/metrics`; `off` disables it (default: 127.0.0.1:9090 in
+    /// `kenduren dev`, 0.0.0.0:9090 for a single service).
+    #[arg(long, env = "KENDUREN_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Seconds a service may take to drain after SIGTERM before it gives up and exits 1.
+    #[arg(long, env = "KENDUREN_SHUTDOWN_GRACE", default_value_t = 20)]
+    pub shutdown_grace: u64,
+    /// Seconds a stopping service keeps serving after reporting NOT_SERVING (lets load
+    /// balancers and probes see it leave first).
+    #[arg(long, env = "KENDUREN_DRAIN_DELAY", default_value_t = 0)]
+    pub drain_delay: u64,
     /// Postgres connections per service.
     #[arg(long, env = "KENDUREN_POOL_SIZE", default_value_t = 8)]
     pub pool_size: u32,
@@ -125,4 +138,18 @@ pub struct TokenArgs {
     /// Sign with the development key that `kenduren dev` uses when KENDUREN_AUTH_KEY is unset.
     #[arg(long)]
     pub dev: bool,
+}
+
+/// Options of `kenduren health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The service's gRPC address, e.g. 127.0.0.1:50051.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    pub addr: String,
+    /// Service name to check; empty checks the server as a whole.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 3)]
+    pub timeout: u64,
 }

@@ -3,7 +3,7 @@
 mod cli;
 mod client;
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc};
+use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -23,6 +23,7 @@ struct ConfigError(String);
 fn settings(args: &BackboneArgs, auth_key: String) -> BackboneSettings {
     BackboneSettings {
         auth_key,
+        drain_delay: Duration::from_secs(args.drain_delay),
         database_url: args.database_url.clone(),
         nats_url: args.nats_url.clone(),
         stream: args.stream.clone(),
@@ -32,16 +33,57 @@ fn settings(args: &BackboneArgs, auth_key: String) -> BackboneSettings {
     }
 }
 
-/// Cancels `token` on SIGTERM or Ctrl-C; a second signal exits at once.
-fn cancel_on_signal(token: CancellationToken) {
+/// Cancels `token` on SIGTERM or Ctrl-C; a second signal, or draining for longer than
+/// `grace`, exits at once.
+fn cancel_on_signal(token: CancellationToken, grace: Duration) {
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("signal received: shutting down gracefully (again to exit at once)");
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "signal received: draining (again to exit at once)"
+        );
         token.cancel();
-        wait_for_signal().await;
-        tracing::warn!("second signal: exiting now");
-        std::process::exit(130);
+        tokio::select! {
+            _ = wait_for_signal() => {
+                tracing::warn!("second signal: exiting now");
+                std::process::exit(130);
+            }
+            _ = tokio::time::sleep(grace) => {
+                tracing::error!(grace_seconds = grace.as_secs(), "did not drain within the grace period: exiting");
+                std::process::exit(1);
+            }
+        }
     });
+}
+
+/// Exits 0 when the addressed service reports SERVING, 1 otherwise.
+async fn health(args: cli::HealthArgs) -> Result<()> {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let timeout = Duration::from_secs(args.timeout);
+    let check = async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", args.addr))?
+            .connect_timeout(timeout)
+            .connect()
+            .await?;
+        let reply = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: args.service.clone(),
+            })
+            .await?
+            .into_inner();
+        anyhow::Ok(reply.status)
+    };
+    let status = tokio::time::timeout(timeout, check)
+        .await
+        .map_err(|_| anyhow::anyhow!("{} did not answer within {:?}", args.addr, timeout))??;
+    let name = ServingStatus::try_from(status)
+        .map(|s| s.as_str_name())
+        .unwrap_or("UNKNOWN");
+    println!("{name}");
+    anyhow::ensure!(status == ServingStatus::Serving as i32, "{} is {name}", args.addr);
+    Ok(())
 }
 
 async fn wait_for_signal() {
@@ -66,6 +108,22 @@ async fn wait_for_signal() {
     }
 }
 
+/// Starts the `/metrics` endpoint unless it is `off`.
+fn serve_metrics(configured: Option<&str>, default: &str) -> Result<()> {
+    let addr = configured
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .unwrap_or(default);
+    if addr.eq_ignore_ascii_case("off") {
+        return Ok(());
+    }
+    let addr: SocketAddr = addr
+        .parse()
+        .map_err(|e| ConfigError(format!("KENDUREN_METRICS_ADDR {addr:?}: {e}")))?;
+    kenduren_runtime::metrics::install_exporter(addr).map_err(|e| ConfigError(e.to_string()))?;
+    Ok(())
+}
+
 /// The configured key if set and valid; empty counts as unset.
 fn checked_key(key: Option<&str>) -> Result<Option<String>, ConfigError> {
     match key.map(str::trim).filter(|k| !k.is_empty()) {
@@ -84,6 +142,7 @@ async fn dev(args: DevArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| DEV_AUTH_KEY.to_owned());
     let dev_key = auth_key == DEV_AUTH_KEY;
+    serve_metrics(args.backbone.metrics_addr.as_deref(), "127.0.0.1:9090")?;
     let addrs = ServiceAddrs {
         intake: args.intake_addr,
         routing: args.routing_addr,
@@ -93,7 +152,10 @@ async fn dev(args: DevArgs) -> Result<()> {
     let system = RunningSystem::start(settings(&args.backbone, auth_key), addrs, reference)
         .await
         .context("starting the services")?;
-    cancel_on_signal(system.shutdown_token());
+    cancel_on_signal(
+        system.shutdown_token(),
+        Duration::from_secs(args.backbone.shutdown_grace),
+    );
     let a = system.addrs;
     println!(
         "Kenduren is running (stream {}, subjects {}.v1.>):",
@@ -126,6 +188,7 @@ async fn single(name: &'static str, args: ServiceArgs, default_port: u16) -> Res
                 .into(),
         )
     })?;
+    serve_metrics(args.backbone.metrics_addr.as_deref(), "0.0.0.0:9090")?;
     let backbone = Backbone::connect(settings(&args.backbone, auth_key))
         .await
         .context("starting the service")?;
@@ -136,7 +199,10 @@ async fn single(name: &'static str, args: ServiceArgs, default_port: u16) -> Res
         .await
         .with_context(|| format!("{name} cannot listen on {addr}"))?;
     let shutdown = CancellationToken::new();
-    cancel_on_signal(shutdown.clone());
+    cancel_on_signal(
+        shutdown.clone(),
+        Duration::from_secs(args.backbone.shutdown_grace),
+    );
     let result = match name {
         "intake" => {
             let reference = Arc::new(reference::load(args.backbone.reference_dir.as_deref())?);
@@ -178,6 +244,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::AnsweringService(args) => single("answering", args, 50053).await,
         Command::ReportingService(args) => single("reporting", args, 50054).await,
         Command::Token(args) => token(args),
+        Command::Health(args) => health(args).await,
         Command::Intake(c) => client::intake::run(c).await,
         Command::Answering(c) => client::answering::run(c).await,
         Command::Reporting(c) => client::reporting::run(c).await,

@@ -28,6 +28,9 @@ pub struct BackboneSettings {
     pub pool_size: u32,
     /// Token signing key, base64 of at least 32 bytes (`KENDUREN_AUTH_KEY`).
     pub auth_key: String,
+    /// How long a stopping server keeps serving after reporting NOT_SERVING, so load
+    /// balancers and probes see it leave before its listener closes.
+    pub drain_delay: Duration,
 }
 
 impl Default for BackboneSettings {
@@ -40,6 +43,7 @@ impl Default for BackboneSettings {
             stream_replicas: 1,
             pool_size: 8,
             auth_key: String::new(),
+            drain_delay: Duration::ZERO,
         }
     }
 }
@@ -76,6 +80,8 @@ pub struct ServiceContext {
     pub stream: String,
     /// Checks every API call's bearer token.
     pub auth: AuthInterceptor,
+    /// Serving time left after NOT_SERVING (see [`BackboneSettings::drain_delay`]).
+    pub drain_delay: Duration,
 }
 
 impl Backbone {
@@ -121,6 +127,7 @@ impl Backbone {
             subjects: self.subjects.clone(),
             stream: self.settings.stream.clone(),
             auth: self.auth.clone(),
+            drain_delay: self.settings.drain_delay,
         })
     }
 }

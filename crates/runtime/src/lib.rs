@@ -6,6 +6,7 @@ pub mod backbone;
 pub mod convert;
 pub mod error;
 pub mod event;
+pub mod metrics;
 pub mod server;
 pub mod service;
 

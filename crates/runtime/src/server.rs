@@ -24,6 +24,7 @@ pub struct GrpcServer {
 pub async fn serve_grpc(
     listener: TcpListener,
     server: GrpcServer,
+    drain_delay: std::time::Duration,
     shutdown: CancellationToken,
 ) -> Result<(), RuntimeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -53,11 +54,16 @@ pub async fn serve_grpc(
         health.set_service_status("", ServingStatus::NotServing).await;
         tracing::info!(
             service = name,
+            ?drain_delay,
             "shutting down: health NOT_SERVING, draining calls"
         );
+        tokio::time::sleep(drain_delay).await;
     };
+    // `kenduren.intake.v1.IntakeService` → `intake`, the label every service metric carries.
+    let short = name.split('.').nth(1).unwrap_or(name);
     tonic::transport::Server::builder()
         .trace_fn(kenduren_telemetry::grpc_server_span)
+        .layer(crate::metrics::RpcMetricsLayer { service: short })
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
         .await?;

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use kenduren_store::{Consumer, ConsumerConfig, EventHandler, Relay, RelayConfig};
+use kenduren_store::{CloudEvent, Consumer, ConsumerConfig, EventHandler, HandlerError, Relay, RelayConfig};
+use sqlx::PgConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::{serve_grpc, GrpcServer, RuntimeError, ServiceContext};
 
@@ -17,7 +19,25 @@ pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
 #[derive(Debug)]
 pub struct ConsumerSpec<H> {
     config: ConsumerConfig,
-    handler: H,
+    handler: Traced<H>,
+}
+
+/// Runs a handler inside a consumer span that continues the event's trace, so one
+/// question's journey across services is one trace.
+#[derive(Debug, Clone)]
+pub struct Traced<H>(pub H, pub &'static str);
+
+impl<H: EventHandler> EventHandler for Traced<H> {
+    async fn handle(&self, conn: &mut PgConnection, event: &CloudEvent) -> Result<(), HandlerError> {
+        let span = kenduren_telemetry::nats_consume_span(&event.ty, event.traceparent.as_deref());
+        let handler =
+            tracing::info_span!(parent: &span, "handle_event", consumer = self.1, event_type = %event.ty);
+        self.0
+            .handle(conn, event)
+            .instrument(handler)
+            .instrument(span)
+            .await
+    }
 }
 
 /// The service's durable consumer (named after the service) on `filter_subject`.
@@ -28,7 +48,7 @@ pub fn consumer<H: EventHandler>(
 ) -> ConsumerSpec<H> {
     ConsumerSpec {
         config: ConsumerConfig::new(ctx.name, filter_subject),
-        handler,
+        handler: Traced(handler, ctx.name),
     }
 }
 
@@ -60,13 +80,19 @@ pub async fn run<H: EventHandler>(
                 .await
         }
     });
+    let sampler = tokio::spawn(crate::metrics::sample(
+        ctx.clone(),
+        Duration::from_secs(5),
+        background.clone(),
+    ));
     tracing::info!(service = ctx.name, addr = ?listener.local_addr().ok(), "serving");
-    let served = serve_grpc(listener, server, shutdown).await;
+    let served = serve_grpc(listener, server, ctx.drain_delay, shutdown).await;
     // Calls have drained: now let the relay flush what they committed.
     background.cancel();
     let joined = tokio::time::timeout(Duration::from_secs(30), async {
         let relay = relay_task.await;
         let consumer = consumer_task.await;
+        let _ = sampler.await;
         (relay, consumer)
     })
     .await;

@@ -274,6 +274,9 @@ impl EventStore {
         sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')")
             .execute(&mut *conn)
             .await?;
+        // Counted when written into the caller's transaction; a later rollback is rare.
+        metrics::counter!("kenduren_events_appended_total", "service" => self.service.clone())
+            .increment(events.len() as u64);
         Ok(version)
     }
 

@@ -327,6 +327,7 @@ impl Consumer {
             Ok(event) => event,
             Err(error) => {
                 let error = format!("undecodable envelope: {error}");
+                consumed(&self.config.durable_name, "dead_lettered");
                 tracing::warn!(%error, "parking undecodable message");
                 park(pool, &letter(None, error.as_str())).await?;
                 ack(message).await;
@@ -348,16 +349,19 @@ impl Consumer {
         .await?
         {
             Outcome::Applied => {
+                consumed(&config.durable_name, "applied");
                 tracing::debug!("event applied");
                 ack(message).await;
                 return Ok(());
             }
             Outcome::Duplicate => {
+                consumed(&config.durable_name, "duplicate");
                 tracing::debug!("duplicate event skipped");
                 ack(message).await;
                 return Ok(());
             }
             Outcome::Poison(reason) => {
+                consumed(&config.durable_name, "dead_lettered");
                 tracing::warn!(%reason, "parking poison event");
                 let error = format!("poison: {reason}");
                 park(pool, &letter(Some(event.id), error.as_str())).await?;
@@ -367,8 +371,13 @@ impl Consumer {
             Outcome::Gap(reason) => (format!("gap: {reason}"), config.gap_delay),
             Outcome::Transient(reason) => (format!("transient: {reason}"), config.backoff_base),
         };
+        consumed(
+            &config.durable_name,
+            if reason.starts_with("gap") { "gap" } else { "retry" },
+        );
 
         if config.max_deliver > 0 && delivered >= config.max_deliver - 1 {
+            consumed(&config.durable_name, "dead_lettered");
             tracing::warn!(%reason, delivered, "giving up on event; parking it");
             let error = format!("gave up after {delivered} deliveries: {reason}");
             park(pool, &letter(Some(event.id), error.as_str())).await?;
@@ -383,6 +392,12 @@ impl Consumer {
         }
         Ok(())
     }
+}
+
+/// Counts one handled delivery by what became of it (low cardinality: consumer × outcome).
+fn consumed(consumer: &str, outcome: &'static str) {
+    metrics::counter!("kenduren_events_consumed_total", "consumer" => consumer.to_owned(), "outcome" => outcome)
+        .increment(1);
 }
 
 /// Aborts the advisory watcher when the runner returns or is dropped.

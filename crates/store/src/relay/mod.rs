@@ -273,6 +273,8 @@ impl Relay {
         loop {
             match publish_batch(pool, js, &self.config.source, batch_size).await {
                 Ok(report) => {
+                    metrics::counter!("kenduren_events_published_total", "source" => self.config.source.clone())
+                        .increment(report.published as u64);
                     db.recovered();
                     if report.fetched > 0 {
                         nats.recovered();
