@@ -60,6 +60,8 @@ run: services ## Run the service locally (kenduren dev)
 	$(CARGO) run -p kenduren --bin kenduren -- dev
 
 test: services ## Run the whole test suite (nextest if installed, else cargo test)
+	@echo "+ scripts/validate-deploy.sh (deploy/ checked with real tools)"
+	@bash scripts/validate-deploy.sh
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		echo "+ cargo test --workspace --doc --quiet"; \
 		$(CARGO) test --workspace --doc --quiet; \
