@@ -11,7 +11,7 @@ use crate::{
     walking_skeleton::ktp_question,
 };
 
-fn attribute<'a>(span: &'a kenduren_telemetry::SpanData, key: &str) -> Option<String> {
+fn attribute(span: &kenduren_telemetry::SpanData, key: &str) -> Option<String> {
     span.attributes
         .iter()
         .find(|kv| kv.key.as_str() == key)

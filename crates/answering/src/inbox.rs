@@ -1,5 +1,6 @@
 //! `ListInbox`: an OPD's questions, earliest due first, paged by a keyset token so
-//! no item is lost or repeated while new questions arrive.
+//! no item is lost or repeated while new questions arrive; filtered by status and by
+//! "overdue only" (open and past its due date).
 
 use chrono::{DateTime, Utc};
 use kenduren_domain::{OpdCode, QuestionStatus};
@@ -10,7 +11,7 @@ use kenduren_runtime::{
 };
 use uuid::Uuid;
 
-use crate::api::Answering;
+use crate::{api::Answering, check::Check, question::is_overdue};
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
@@ -36,21 +37,24 @@ fn encode_token(due: Option<DateTime<Utc>>, id: Uuid) -> String {
     )
 }
 
-fn decode_token(token: &str) -> Result<(i64, Uuid), ApiError> {
-    let bad = || ApiError::field("page_token", "page_token is not one this service returned");
-    let (micros, id) = token.split_once('_').ok_or_else(bad)?;
+fn decode_token(token: &str) -> Result<(i64, Uuid), ()> {
+    let (micros, id) = token.split_once('_').ok_or(())?;
     Ok((
-        micros.parse().map_err(|_| bad())?,
-        Uuid::parse_str(id).map_err(|_| bad())?,
+        micros.parse().map_err(|_| ())?,
+        Uuid::parse_str(id).map_err(|_| ())?,
     ))
 }
 
 impl Answering {
     pub(crate) async fn inbox(&self, req: ListInboxRequest) -> Result<ListInboxResponse, ApiError> {
-        let opd = OpdCode::parse(&req.opd_code).map_err(|e| ApiError::field("opd_code", e.to_string()))?;
+        let mut c = Check::default();
+        let opd = c.parse("opd_code", OpdCode::parse(&req.opd_code));
         let page_size = match i64::from(req.page_size) {
             0 => DEFAULT_PAGE,
-            n if n < 0 => return Err(ApiError::field("page_size", "page_size must not be negative")),
+            n if n < 0 => {
+                c.fail("page_size", "page_size must not be negative");
+                DEFAULT_PAGE
+            }
             n => n.min(MAX_PAGE),
         };
         let statuses: Vec<&'static str> = if req.statuses.is_empty() {
@@ -64,17 +68,33 @@ impl Answering {
                 .iter()
                 .map(|v| status_from_proto(*v).map(QuestionStatus::as_str))
                 .collect::<Option<_>>()
-                .ok_or_else(|| ApiError::field("statuses", "unknown status value"))?
+                .unwrap_or_else(|| {
+                    c.fail("statuses", "unknown status value");
+                    Vec::new()
+                })
         };
-        let (after_due, after_id) = match req.page_token.as_str() {
-            "" => (i64::MIN, Uuid::nil()),
-            token => decode_token(token)?,
+        let after = match req.page_token.as_str() {
+            "" => Some((i64::MIN, Uuid::nil())),
+            token => decode_token(token)
+                .map_err(|()| c.fail("page_token", "page_token is not one this service returned"))
+                .ok(),
+        };
+        let (opd, (after_due, after_id)) = c.done(opd.zip(after))?;
+        // Only an open question can be overdue: its SLA clock stops at the answer.
+        let statuses: Vec<&'static str> = if req.overdue_only {
+            statuses
+                .into_iter()
+                .filter(|s| QuestionStatus::parse(s).is_some_and(QuestionStatus::is_open))
+                .collect()
+        } else {
+            statuses
         };
         // Questions without a due date sort last, as if due at the end of time.
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT question_id, ticket, status, kind, category, text, due_at, routed_at, version
              FROM questions
              WHERE opd_code = $1 AND status = ANY($2)
+               AND (NOT $6 OR due_at < now())
                AND (COALESCE((extract(epoch FROM due_at) * 1000000)::bigint, 9223372036854775807), question_id) > ($3, $4)
              ORDER BY COALESCE((extract(epoch FROM due_at) * 1000000)::bigint, 9223372036854775807), question_id
              LIMIT $5",
@@ -84,21 +104,23 @@ impl Answering {
         .bind(after_due)
         .bind(after_id)
         .bind(page_size + 1)
+        .bind(req.overdue_only)
         .fetch_all(&self.ctx.pool)
         .await?;
         let more = rows.len() as i64 > page_size;
+        let now = Utc::now();
         let mut items = Vec::with_capacity(rows.len());
         let mut next_page_token = String::new();
         for (id, ticket, status, kind, category, text, due_at, routed_at, version) in
             rows.into_iter().take(page_size as usize)
         {
             next_page_token = encode_token(due_at, id);
+            let status = QuestionStatus::parse(&status);
             items.push(InboxItem {
                 question_id: id.to_string(),
                 ticket,
-                status: QuestionStatus::parse(&status)
-                    .map(|s| status_to_proto(s) as i32)
-                    .unwrap_or_default(),
+                status: status.map(|s| status_to_proto(s) as i32).unwrap_or_default(),
+                overdue: is_overdue(status, due_at, now),
                 kind: kind_from_name(&kind)
                     .map(|k| kind_to_proto(k) as i32)
                     .unwrap_or_default(),
@@ -124,11 +146,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn page_tokens_round_trip_and_garbage_is_invalid_argument() {
+    fn page_tokens_round_trip_and_garbage_is_refused() {
         let id = Uuid::now_v7();
         let due = DateTime::from_timestamp_micros(1_790_000_000_000_000);
         let (micros, back) = decode_token(&encode_token(due, id)).expect("round trip");
         assert_eq!((micros, back), (1_790_000_000_000_000, id));
-        assert!(matches!(decode_token("nope"), Err(ApiError::InvalidArgument(_))));
+        assert!(decode_token("nope").is_err());
     }
 }

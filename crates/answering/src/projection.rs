@@ -36,8 +36,8 @@ impl EventHandler for Inboxes {
                     .ok_or_else(|| HandlerError::Poison("submission without a channel".into()))?;
                 sqlx::query(
                     "INSERT INTO questions (question_id, ticket, kind, category, channel, kecamatan, text, anonymous,
-                                            confidential, submitted_at, status, last_cause)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                            confidential, submitted_at, status, last_cause, has_contact)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(parse_id(&e.question_id)?)
                 .bind(&e.ticket)
@@ -51,6 +51,7 @@ impl EventHandler for Inboxes {
                 .bind(e.submitted_at.as_ref().and_then(to_datetime).unwrap_or(event.time))
                 .bind(QuestionStatus::Submitted.as_str())
                 .bind(event.id)
+                .bind(e.has_contact)
                 .execute(&mut *conn)
                 .await
                 .map_err(transient)?;

@@ -15,11 +15,13 @@ pub enum Role {
     Admin,
     /// Analysts: reporting, without citizen identity.
     Analyst,
+    /// Another Kenduren service (e.g. answering asking intake for a citizen's contact).
+    Service,
 }
 
 /// A role string that is none of the four.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}: use desk, opd:<CODE>, admin or analyst")]
+#[error("unknown role {0:?}: use desk, opd:<CODE>, admin, analyst or service")]
 pub struct RoleError(pub String);
 
 impl Role {
@@ -40,6 +42,7 @@ impl FromStr for Role {
             "desk" => Ok(Role::Desk),
             "admin" => Ok(Role::Admin),
             "analyst" => Ok(Role::Analyst),
+            "service" => Ok(Role::Service),
             other => other
                 .strip_prefix("opd:")
                 .and_then(|code| OpdCode::parse(code).ok())
@@ -56,6 +59,7 @@ impl fmt::Display for Role {
             Role::Opd(code) => write!(f, "opd:{code}"),
             Role::Admin => f.write_str("admin"),
             Role::Analyst => f.write_str("analyst"),
+            Role::Service => f.write_str("service"),
         }
     }
 }
@@ -66,7 +70,7 @@ mod tests {
 
     #[test]
     fn roles_round_trip_through_text() {
-        for text in ["desk", "admin", "analyst", "opd:DINKES"] {
+        for text in ["desk", "admin", "analyst", "service", "opd:DINKES"] {
             assert_eq!(text.parse::<Role>().map(|r| r.to_string()), Ok(text.to_owned()));
         }
     }

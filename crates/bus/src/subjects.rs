@@ -71,6 +71,12 @@ impl Subjects {
         format!("{}.v1.session.{}", self.prefix, event_name)
     }
 
+    /// Subject of one of routing's own events about no question (directory, rules,
+    /// SLA policy, holidays): `{prefix}.v1.routing.{event}`.
+    pub fn routing(&self, event_name: &str) -> String {
+        format!("{}.v1.routing.{}", self.prefix, event_name)
+    }
+
     /// Every v1 event: the stream's subject filter.
     pub fn all(&self) -> String {
         format!("{}.v1.>", self.prefix)
@@ -107,6 +113,7 @@ mod tests {
         assert_eq!(s.questions(), "kenduren.v1.question.>");
         assert_eq!(s.opd("DINKES"), "kenduren.v1.question.DINKES.>");
         assert_eq!(s.prefix(), "kenduren");
+        assert_eq!(s.routing("ruleupserted"), "kenduren.v1.routing.ruleupserted");
     }
 
     #[test]

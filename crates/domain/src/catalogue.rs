@@ -139,9 +139,28 @@ impl ReferenceData {
                 ));
             }
         }
-        let mut places = BTreeMap::new();
+        let mut places: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for k in gazetteer.kecamatan {
-            places.insert(k.name, k.villages.into_iter().collect::<BTreeSet<_>>());
+            let name = k.name.trim().to_owned();
+            // Names are matched case-insensitively, so two spellings of one name are a mistake.
+            if name.is_empty() || places.keys().any(|p| p.eq_ignore_ascii_case(&name)) {
+                return Err(invalid(
+                    "gazetteer.json",
+                    format!("kecamatan {name:?} is empty or appears twice"),
+                ));
+            }
+            let mut villages = BTreeSet::new();
+            for v in k.villages {
+                let v = v.trim().to_owned();
+                if v.is_empty() || villages.iter().any(|x: &String| x.eq_ignore_ascii_case(&v)) {
+                    return Err(invalid(
+                        "gazetteer.json",
+                        format!("village {v:?} of {name} is empty or appears twice"),
+                    ));
+                }
+                villages.insert(v);
+            }
+            places.insert(name, villages);
         }
         if places.is_empty() {
             return Err(invalid("gazetteer.json", "no kecamatan".into()));
@@ -174,6 +193,25 @@ mod tests {
         let data = ReferenceData::parse(shipped()).expect("shipped data parses");
         assert_eq!(data.catalogue.gazetteer.len(), 24);
         assert!(data.opds.iter().any(|o| o.code.as_str() == "DISPENDUKCAPIL"));
+    }
+
+    #[test]
+    fn the_shipped_gazetteer_lists_all_365_desa_and_kelurahan() {
+        let data = ReferenceData::parse(shipped()).expect("shipped data parses");
+        let villages: usize = data.catalogue.gazetteer.values().map(BTreeSet::len).sum();
+        assert_eq!(villages, 365);
+        assert!(data.catalogue.gazetteer.values().all(|v| !v.is_empty()));
+    }
+
+    #[test]
+    fn a_village_listed_twice_in_one_kecamatan_is_refused() {
+        let gazetteer = r#"{"kecamatan":[{"name":"Bangil","villages":["Raci","raci"]}]}"#;
+        let err = ReferenceData::parse(ReferenceSources {
+            gazetteer,
+            ..shipped()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("appears twice"), "{err}");
     }
 
     #[test]

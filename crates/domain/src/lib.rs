@@ -9,7 +9,9 @@ pub mod lifecycle;
 pub mod question;
 pub mod routing;
 
-pub use calendar::WorkCalendar;
+pub use calendar::{
+    parse_holidays, Deadlines, Holiday, HolidayFileError, SlaPolicy, SlaTarget, WorkCalendar,
+};
 pub use catalogue::{CatalogueError, Opd, ReferenceData, ReferenceSources};
 pub use ids::{CategoryCode, IdError, OpdCode, QuestionId, Ticket};
 pub use lifecycle::{QuestionStatus, Transition, TransitionError};

@@ -136,7 +136,7 @@ impl RuleSet {
             },
             None => RouteDecision::Triage {
                 reason: format!(
-                    "no rule matches category {} outside the OPDs that rejected it ({})",
+                    "no rule matches category {} once the OPDs left out are skipped ({}: they rejected it or are inactive)",
                     q.category,
                     excluded
                         .iter()

@@ -3,10 +3,13 @@
 use std::sync::Arc;
 
 use kenduren_auth::{authorize, Role};
-use kenduren_domain::ReferenceData;
+use kenduren_domain::{ReferenceData, WorkCalendar};
 use kenduren_proto::intake::v1::{
-    intake_service_server::IntakeService, SubmitQuestionRequest, SubmitQuestionResponse,
-    TrackQuestionRequest, TrackQuestionResponse,
+    intake_service_server::IntakeService, CheckInOpdRequest, CheckInOpdResponse, GetCitizenContactRequest,
+    GetCitizenContactResponse, GetSessionRequest, GetSessionResponse, ListSessionsRequest,
+    ListSessionsResponse, RateAnswerRequest, RateAnswerResponse, ScheduleSessionRequest,
+    ScheduleSessionResponse, SubmitQuestionRequest, SubmitQuestionResponse, TrackQuestionRequest,
+    TrackQuestionResponse, WithdrawQuestionRequest, WithdrawQuestionResponse,
 };
 use kenduren_runtime::ServiceContext;
 use tonic::{Request, Response, Status};
@@ -16,18 +19,37 @@ use tonic::{Request, Response, Status};
 pub struct Intake {
     pub(crate) ctx: ServiceContext,
     pub(crate) reference: Arc<ReferenceData>,
+    /// Working days for the rating window (no public holidays configured yet, as in routing).
+    pub(crate) calendar: WorkCalendar,
 }
 
 impl Intake {
     /// An API bound to the service's store and the reference data.
     pub fn new(ctx: ServiceContext, reference: Arc<ReferenceData>) -> Self {
-        Self { ctx, reference }
+        Self {
+            ctx,
+            reference,
+            calendar: WorkCalendar::default(),
+        }
     }
 }
 
 /// The citizen desk (and the channels acting for citizens) and admins use intake.
 fn desk_or_admin(role: &Role) -> bool {
     matches!(role, Role::Desk | Role::Admin)
+}
+
+fn admin(role: &Role) -> bool {
+    matches!(role, Role::Admin)
+}
+
+fn anyone(_: &Role) -> bool {
+    true
+}
+
+/// The desk and admins check any OPD in; an OPD checks in only itself (narrowed below).
+fn desk_admin_or_opd(role: &Role) -> bool {
+    matches!(role, Role::Desk | Role::Admin | Role::Opd(_))
 }
 
 #[tonic::async_trait]
@@ -50,5 +72,82 @@ impl IntakeService for Intake {
     ) -> Result<Response<TrackQuestionResponse>, Status> {
         authorize(&request, "desk, admin", desk_or_admin)?;
         Ok(Response::new(self.track(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "WithdrawQuestion", question_id), err)]
+    async fn withdraw_question(
+        &self,
+        request: Request<WithdrawQuestionRequest>,
+    ) -> Result<Response<WithdrawQuestionResponse>, Status> {
+        authorize(&request, "desk, admin", desk_or_admin)?;
+        Ok(Response::new(self.withdraw(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "RateAnswer", question_id), err)]
+    async fn rate_answer(
+        &self,
+        request: Request<RateAnswerRequest>,
+    ) -> Result<Response<RateAnswerResponse>, Status> {
+        authorize(&request, "desk, admin", desk_or_admin)?;
+        Ok(Response::new(self.rate(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "ScheduleSession", session_id), err)]
+    async fn schedule_session(
+        &self,
+        request: Request<ScheduleSessionRequest>,
+    ) -> Result<Response<ScheduleSessionResponse>, Status> {
+        authorize(&request, "admin", admin)?;
+        Ok(Response::new(self.schedule_session(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListSessions"), err)]
+    async fn list_sessions(
+        &self,
+        request: Request<ListSessionsRequest>,
+    ) -> Result<Response<ListSessionsResponse>, Status> {
+        authorize(&request, "any role", anyone)?;
+        Ok(Response::new(self.list_sessions(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetSession", session_id), err)]
+    async fn get_session(
+        &self,
+        request: Request<GetSessionRequest>,
+    ) -> Result<Response<GetSessionResponse>, Status> {
+        authorize(&request, "any role", anyone)?;
+        let req = request.into_inner();
+        tracing::Span::current().record("session_id", req.session_id.as_str());
+        Ok(Response::new(self.get_session(req).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "CheckInOpd", session_id, opd), err)]
+    async fn check_in_opd(
+        &self,
+        request: Request<CheckInOpdRequest>,
+    ) -> Result<Response<CheckInOpdResponse>, Status> {
+        let caller = authorize(&request, "desk, admin, opd:<CODE> for itself", desk_admin_or_opd)?;
+        let req = request.into_inner();
+        let span = tracing::Span::current();
+        span.record("session_id", req.session_id.as_str());
+        span.record("opd", req.opd_code.as_str());
+        if let Role::Opd(own) = &caller.role {
+            if own.as_str() != req.opd_code.trim() {
+                return Err(Status::permission_denied(format!(
+                    "role {} may check in only {own}",
+                    caller.role
+                )));
+            }
+        }
+        Ok(Response::new(self.check_in(req).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetCitizenContact", question_id = %request.get_ref().question_id), err)]
+    async fn get_citizen_contact(
+        &self,
+        request: Request<GetCitizenContactRequest>,
+    ) -> Result<Response<GetCitizenContactResponse>, Status> {
+        authorize(&request, "service", |r| matches!(r, Role::Service))?;
+        Ok(Response::new(self.contact(request.into_inner()).await?))
     }
 }

@@ -3,9 +3,14 @@
 //! citizen tracking from a view kept current by every service's events.
 
 mod api;
+mod citizen;
+mod contact;
 mod projection;
+mod rate;
+mod sessions;
 mod submit;
 mod track;
+mod withdraw;
 
 use std::sync::Arc;
 
@@ -16,6 +21,8 @@ use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 
 pub use api::Intake;
+pub use rate::{reopens, REOPENING_RATING, REOPEN_WINDOW_WORKING_DAYS};
+pub use sessions::{starts_at as session_starts_at, START_LOCAL_TIME};
 
 /// Intake's read models and bookkeeping tables (on top of the event store's).
 pub static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");

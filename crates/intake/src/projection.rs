@@ -80,16 +80,24 @@ impl EventHandler for Tracking {
         let status = QuestionStatus::parse(&status)
             .ok_or_else(|| HandlerError::Poison(format!("stored status {status:?}")))?;
         let next = match transition {
+            // A withdrawal is final: whatever the other services did before they saw it
+            // goes into the timeline but does not revive the question.
+            Some(_) if status == QuestionStatus::Withdrawn => status,
             Some(t) => status.apply(t).map_err(|e| HandlerError::Gap(e.to_string()))?,
             None => status,
         };
-        sqlx::query("UPDATE questions SET status = $2, updated_at = now() WHERE question_id = $1")
-            .bind(question_id)
-            .bind(next.as_str())
-            .execute(&mut *conn)
-            .await
-            .map_err(transient)?;
-        apply_details(conn, question_id, &decoded).await?;
+        // last_cause: intake's own later events name it as their cause, so consumers
+        // elsewhere apply them only after the event this view was built from.
+        sqlx::query(
+            "UPDATE questions SET status = $2, last_cause = $3, updated_at = now() WHERE question_id = $1",
+        )
+        .bind(question_id)
+        .bind(next.as_str())
+        .bind(event.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(transient)?;
+        apply_details(conn, question_id, &decoded, event.time).await?;
         sqlx::query(
             "INSERT INTO timeline (question_id, event_id, event_type, at, summary) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (event_id) DO NOTHING",
@@ -110,6 +118,7 @@ async fn apply_details(
     conn: &mut PgConnection,
     question_id: Uuid,
     event: &AnyEvent,
+    at: DateTime<Utc>,
 ) -> Result<(), HandlerError> {
     let due =
         |ts: &Option<prost_types::Timestamp>| -> Option<DateTime<Utc>> { ts.as_ref().and_then(to_datetime) };
@@ -130,11 +139,13 @@ async fn apply_details(
             sqlx::query("UPDATE questions SET opd_code = NULL, due_at = NULL WHERE question_id = $1")
                 .bind(question_id)
         }
-        AnyEvent::QuestionAnswered(e) => {
-            sqlx::query("UPDATE questions SET answer = $2 WHERE question_id = $1")
-                .bind(question_id)
-                .bind(&e.answer)
-        }
+        AnyEvent::QuestionAnswered(e) => sqlx::query(
+            // A new answer may be rated again (after a low rating reopened the question).
+            "UPDATE questions SET answer = $2, answered_at = $3, rated = false WHERE question_id = $1",
+        )
+        .bind(question_id)
+        .bind(&e.answer)
+        .bind(due(&e.answered_at).unwrap_or(at)),
         AnyEvent::FollowUpPlanned(e) => {
             sqlx::query("UPDATE questions SET follow_up_plan = $2 WHERE question_id = $1")
                 .bind(question_id)

@@ -118,6 +118,9 @@ pub struct ServiceArgs {
     /// Listen address (default: the service's development port on all interfaces).
     #[arg(long, env = "KENDUREN_LISTEN_ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Intake's URL, where answering asks for citizens' contacts.
+    #[arg(long, env = "KENDUREN_INTAKE_URL", default_value = "http://127.0.0.1:50051")]
+    pub intake_url: String,
 }
 
 /// Options of `kenduren token`.

@@ -212,7 +212,10 @@ async fn single(name: &'static str, args: ServiceArgs, default_port: u16) -> Res
             let reference = Arc::new(reference::load(args.backbone.reference_dir.as_deref())?);
             kenduren_routing::run(&backbone, reference, listener, shutdown).await
         }
-        "answering" => kenduren_answering::run(&backbone, listener, shutdown).await,
+        "answering" => {
+            let contacts = kenduren::system::intake_contacts(&backbone.settings.auth_key, &args.intake_url)?;
+            kenduren_answering::run_with_contacts(&backbone, listener, shutdown, contacts).await
+        }
         _ => kenduren_reporting::run(&backbone, listener, shutdown).await,
     };
     backbone.nats.drain().await.ok();

@@ -55,6 +55,26 @@ pub struct RunningSystem {
     tasks: JoinSet<(&'static str, Result<(), RuntimeError>)>,
 }
 
+/// How answering reaches intake for citizens' contacts: a service token minted here from
+/// the deployment key. It never leaves the process except in calls to intake, and lives
+/// a year so a long-running answering service does not silently lose contacts.
+pub fn intake_contacts(
+    auth_key: &str,
+    intake_url: &str,
+) -> Result<kenduren_answering::IntakeContacts, RuntimeError> {
+    let key = kenduren_auth::TokenKey::from_base64(auth_key)
+        .map_err(|e| RuntimeError::Config(format!("KENDUREN_AUTH_KEY: {e}")))?;
+    let token = key
+        .mint(
+            "answering",
+            &kenduren_auth::Role::Service,
+            std::time::Duration::from_secs(365 * 24 * 3600),
+        )
+        .map_err(|e| RuntimeError::Config(e.to_string()))?;
+    kenduren_answering::IntakeContacts::new(intake_url, &token, kenduren_answering::contact::DEFAULT_TIMEOUT)
+        .map_err(|e| RuntimeError::Config(format!("KENDUREN_INTAKE_URL: {e}")))
+}
+
 async fn bind(addr: SocketAddr, service: &str) -> Result<TcpListener, RuntimeError> {
     TcpListener::bind(addr)
         .await
@@ -90,7 +110,13 @@ impl RunningSystem {
         let (b, r, s) = (backbone.clone(), reference.clone(), shutdown.clone());
         tasks.spawn(async move { ("routing", kenduren_routing::run(&b, r, listeners.1, s).await) });
         let (b, s) = (backbone.clone(), shutdown.clone());
-        tasks.spawn(async move { ("answering", kenduren_answering::run(&b, listeners.2, s).await) });
+        let contacts = intake_contacts(&backbone.settings.auth_key, &format!("http://{}", bound.intake))?;
+        tasks.spawn(async move {
+            (
+                "answering",
+                kenduren_answering::run_with_contacts(&b, listeners.2, s, contacts).await,
+            )
+        });
         let (b, s) = (backbone.clone(), shutdown.clone());
         tasks.spawn(async move { ("reporting", kenduren_reporting::run(&b, listeners.3, s).await) });
         Ok(Self {

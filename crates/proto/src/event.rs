@@ -72,6 +72,11 @@ events! {
     AssignmentRejected => "rejected",
     SessionScheduled => "scheduled",
     OpdCheckedIn => "checkedin",
+    OpdUpserted => "opdupserted",
+    RuleUpserted => "ruleupserted",
+    RuleDeleted => "ruledeleted",
+    SlaPolicyUpdated => "slapolicyupdated",
+    HolidaysSet => "holidaysset",
 }
 
 /// Why an event payload could not be decoded.

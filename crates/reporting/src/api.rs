@@ -1,15 +1,21 @@
-//! `ReportingService`'s RPC handlers.
+//! `ReportingService`'s RPC handlers: authorize, validate, call one query module.
 
 use chrono::{DateTime, Utc};
 use kenduren_auth::{authorize, Role};
 use kenduren_domain::QuestionId;
 use kenduren_proto::reporting::v1::{
-    reporting_service_server::ReportingService, GetOpdScorecardsRequest, GetOpdScorecardsResponse,
-    GetQuestionTimelineRequest, GetQuestionTimelineResponse, OpdScorecard, TimelineEvent,
+    reporting_service_server::ReportingService, ExportQuestionsRequest, ExportQuestionsResponse,
+    GetOpdScorecardsRequest, GetOpdScorecardsResponse, GetQuestionTimelineRequest,
+    GetQuestionTimelineResponse, GetSessionReportRequest, GetSessionReportResponse, GetTrendsRequest,
+    GetTrendsResponse, ListUnansweredRequest, ListUnansweredResponse, TimelineEvent,
 };
-use kenduren_runtime::{timestamp, to_datetime, ApiError, ServiceContext};
+use kenduren_runtime::{timestamp, ApiError, ServiceContext};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
+
+use crate::queries::{export, scorecards, session, trends, unanswered, Period};
 
 /// The reporting API over its read models.
 #[derive(Debug, Clone)]
@@ -25,7 +31,6 @@ impl Reporting {
 }
 
 type TimelineRow = (Uuid, String, String, DateTime<Utc>, String, String);
-type ScoreRow = (String, i64, i64, i64, i64, i64);
 
 /// Reporting is for analysts and admins; it never shows citizen identity.
 fn analyst_or_admin(role: &Role) -> bool {
@@ -80,46 +85,72 @@ impl ReportingService for Reporting {
     ) -> Result<Response<GetOpdScorecardsResponse>, Status> {
         authorize(&request, "analyst, admin", analyst_or_admin)?;
         let req = request.into_inner();
-        let bound = |ts: &Option<prost_types::Timestamp>, field: &str| match ts {
-            None => Ok(None),
-            Some(t) => to_datetime(t)
-                .map(Some)
-                .ok_or_else(|| ApiError::field(field, "not a valid timestamp")),
-        };
-        let from = bound(&req.from, "from")?;
-        let to = bound(&req.to, "to")?;
-        let rows: Vec<ScoreRow> = sqlx::query_as(
-            "SELECT opd_code,
-                    count(*),
-                    count(answered_at),
-                    count(*) FILTER (WHERE answered_within_due),
-                    count(*) FILTER (WHERE status IN ('ROUTED', 'ACKNOWLEDGED')),
-                    count(*) FILTER (WHERE status IN ('ROUTED', 'ACKNOWLEDGED') AND due_at < now())
-             FROM question_facts
-             WHERE opd_code IS NOT NULL
-               AND ($1::timestamptz IS NULL OR routed_at >= $1)
-               AND ($2::timestamptz IS NULL OR routed_at < $2)
-             GROUP BY opd_code ORDER BY opd_code",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.ctx.pool)
-        .await
-        .map_err(ApiError::from)?;
-        let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        let scorecards = rows
-            .into_iter()
-            .map(
-                |(opd_code, assigned, answered, within, open, overdue)| OpdScorecard {
-                    opd_code,
-                    assigned: count(assigned),
-                    answered: count(answered),
-                    answered_within_due: count(within),
-                    open: count(open),
-                    overdue: count(overdue),
-                },
-            )
-            .collect();
+        let period = Period::parse(&req.from, &req.to)?;
+        let scorecards = scorecards::scorecards(&self.ctx.pool, period, Utc::now()).await?;
         Ok(Response::new(GetOpdScorecardsResponse { scorecards }))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetSessionReport", session_id = %request.get_ref().session_id), err)]
+    async fn get_session_report(
+        &self,
+        request: Request<GetSessionReportRequest>,
+    ) -> Result<Response<GetSessionReportResponse>, Status> {
+        authorize(&request, "analyst, admin", analyst_or_admin)?;
+        let req = request.into_inner();
+        if req.session_id.trim().is_empty() {
+            return Err(ApiError::field("session_id", "required").into());
+        }
+        Ok(Response::new(
+            session::report(&self.ctx.pool, &req.session_id).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListUnanswered"), err)]
+    async fn list_unanswered(
+        &self,
+        request: Request<ListUnansweredRequest>,
+    ) -> Result<Response<ListUnansweredResponse>, Status> {
+        authorize(&request, "analyst, admin", analyst_or_admin)?;
+        let query = unanswered::Query::parse(request.get_ref())?;
+        Ok(Response::new(
+            unanswered::list(&self.ctx.pool, &query, Utc::now()).await?,
+        ))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetTrends"), err)]
+    async fn get_trends(
+        &self,
+        request: Request<GetTrendsRequest>,
+    ) -> Result<Response<GetTrendsResponse>, Status> {
+        authorize(&request, "analyst, admin", analyst_or_admin)?;
+        let req = request.into_inner();
+        let enums = trends::parse(req.granularity, req.dimension);
+        let period = Period::parse(&req.from, &req.to);
+        let ((unit, column), period) = match (enums, period) {
+            (Ok(e), Ok(p)) => (e, p),
+            (Err(ApiError::InvalidArgument(mut a)), Err(ApiError::InvalidArgument(b))) => {
+                a.extend(b);
+                return Err(ApiError::InvalidArgument(a).into());
+            }
+            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+        };
+        let series = trends::trends(&self.ctx.pool, unit, column, period).await?;
+        Ok(Response::new(GetTrendsResponse { series }))
+    }
+
+    type ExportQuestionsStream = ReceiverStream<Result<ExportQuestionsResponse, Status>>;
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "ExportQuestions"), err)]
+    async fn export_questions(
+        &self,
+        request: Request<ExportQuestionsRequest>,
+    ) -> Result<Response<Self::ExportQuestionsStream>, Status> {
+        authorize(&request, "analyst, admin", analyst_or_admin)?;
+        let req = request.into_inner();
+        let period = Period::parse(&req.from, &req.to)?;
+        let total = export::total(&self.ctx.pool, period).await?;
+        let (tx, rx) = mpsc::channel(64);
+        tokio::spawn(export::stream(self.ctx.pool.clone(), period, total, tx));
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 }

@@ -1,8 +1,12 @@
-//! The reporting service: read models over every event — question timelines and
-//! OPD scorecards — that own nothing of record and can be rebuilt from the stream.
+//! The reporting service: read models over every event — question timelines, OPD
+//! scorecards, session reports, unanswered lists, trends and exports — that own
+//! nothing of record and can be rebuilt from the stream ([`rebuild`]).
 
 mod api;
+pub mod figures;
 mod projection;
+mod queries;
+mod rebuild;
 
 use kenduren_proto::reporting::v1::reporting_service_server::ReportingServiceServer;
 use kenduren_runtime::{service, Backbone, CancellationToken, GrpcServer, RuntimeError};
@@ -10,6 +14,7 @@ use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 
 pub use api::Reporting;
+pub use rebuild::{rebuild, RebuildError, RebuildProgress};
 
 /// Reporting's read models (on top of the event store's bookkeeping tables).
 pub static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");

@@ -1,12 +1,12 @@
-//! Routing's consumer: assigns each submitted question to an OPD by the rules (or
-//! to triage), reroutes rejected ones away from the OPD that rejected them, and
-//! follows answers and withdrawals so it knows which clocks still run.
+//! Routing's consumer: assigns each submitted question to an OPD by the rules (or to
+//! triage), reroutes rejected ones away from the OPD that rejected them, and follows
+//! answers, reopenings and withdrawals so it knows which SLA clocks still run.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use kenduren_bus::{CloudEvent, Subjects};
 use kenduren_domain::{
     CategoryCode, OpdCode, QuestionKind, QuestionStatus, RouteDecision, RouteQuery, RoutingRule, RuleSet,
-    Transition, WorkCalendar,
+    Transition,
 };
 use kenduren_proto::{events::v1 as ev, AnyEvent};
 use kenduren_runtime::{
@@ -17,15 +17,13 @@ use kenduren_store::{EventHandler, EventStore, ExpectedVersion, HandlerError};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-/// Working days to answer, by the national rule (LAPOR!).
-const ANSWER_WITHIN_WORKING_DAYS: u32 = 5;
+use crate::{clock, directory::inactive_opds};
 
 /// The routing consumer.
 #[derive(Debug, Clone)]
 pub struct Router {
     store: EventStore,
     subjects: Subjects,
-    calendar: WorkCalendar,
 }
 
 impl Router {
@@ -34,7 +32,6 @@ impl Router {
         Self {
             store: ctx.store.clone(),
             subjects: ctx.subjects.clone(),
-            calendar: WorkCalendar::default(),
         }
     }
 }
@@ -62,13 +59,26 @@ impl EventHandler for Router {
                 .execute(&mut *conn)
                 .await
                 .map_err(transient)?;
+                clock::stop(conn, id).await.map_err(transient)?;
                 self.route(conn, id, event.id).await
             }
             AnyEvent::QuestionAcknowledged(e) => {
                 transition(conn, parse_id(&e.question_id)?, Transition::Acknowledge).await
             }
             AnyEvent::QuestionAnswered(e) => {
-                transition(conn, parse_id(&e.question_id)?, Transition::Answer).await
+                let id = parse_id(&e.question_id)?;
+                transition(conn, id, Transition::Answer).await?;
+                // The answer stops the clock: no escalation for this assignment any more.
+                clock::stop(conn, id).await.map_err(transient)
+            }
+            AnyEvent::AnswerRated(e) => {
+                let id = parse_id(&e.question_id)?;
+                transition(conn, id, Transition::Rate { reopens: e.reopens }).await?;
+                if e.reopens {
+                    // Reopened: the same OPD owes a new answer, on a new clock from now.
+                    clock::restart(conn, id, Utc::now()).await.map_err(transient)?;
+                }
+                Ok(())
             }
             AnyEvent::FollowUpPlanned(e) => {
                 transition(conn, parse_id(&e.question_id)?, Transition::PlanFollowUp).await
@@ -77,7 +87,9 @@ impl EventHandler for Router {
                 transition(conn, parse_id(&e.question_id)?, Transition::Resolve).await
             }
             AnyEvent::QuestionWithdrawn(e) => {
-                transition(conn, parse_id(&e.question_id)?, Transition::Withdraw).await
+                let id = parse_id(&e.question_id)?;
+                transition(conn, id, Transition::Withdraw).await?;
+                clock::stop(conn, id).await.map_err(transient)
             }
             // Routing's own events were applied when appended; the rest is not routing's concern.
             _ => Ok(()),
@@ -133,11 +145,12 @@ impl Router {
             .map_err(transient)?;
         let kind =
             kind_from_name(&kind).ok_or_else(|| HandlerError::Poison(format!("stored kind {kind:?}")))?;
-        let rules = load_rules(conn).await?;
-        let excluded: Vec<OpdCode> = rejected_by
+        let rules = load_rules(conn).await.map_err(transient)?;
+        let mut excluded: Vec<OpdCode> = rejected_by
             .iter()
             .filter_map(|c| OpdCode::parse(c).ok())
             .collect();
+        excluded.extend(inactive_opds(conn).await.map_err(transient)?);
         let query = RouteQuery {
             category: &category,
             kind,
@@ -153,16 +166,11 @@ impl Router {
             .map_err(transient)?;
         match rules.route(&query, &excluded) {
             RouteDecision::Routed { opd, rule_id, reason } => {
-                let due_at: DateTime<Utc> = self.calendar.due_after(now, ANSWER_WITHIN_WORKING_DAYS);
-                let routed = ev::QuestionRouted {
-                    question_id: stream.clone(),
-                    opd_code: opd.to_string(),
-                    rule_id,
-                    due_at: Some(timestamp(due_at)),
-                    routed_at: Some(timestamp(now)),
-                    reason,
-                    ticket,
-                };
+                transition(conn, id, Transition::Route).await?;
+                let d = clock::start(conn, id, opd.as_str(), now)
+                    .await
+                    .map_err(transient)?;
+                let routed = clock::routed_event(&stream, opd.as_str(), rule_id, reason, ticket, now, &d);
                 let subject = self.subjects.question(Some(opd.as_str()), "routed");
                 self.store
                     .append(
@@ -173,19 +181,11 @@ impl Router {
                     )
                     .await
                     .map_err(transient)?;
-                transition(conn, id, Transition::Route).await?;
-                sqlx::query("UPDATE questions SET opd_code = $2, due_at = $3 WHERE question_id = $1")
-                    .bind(id)
-                    .bind(opd.as_str())
-                    .bind(due_at)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(transient)?;
             }
             RouteDecision::Triage { reason } => {
                 let triaged = ev::QuestionTriaged {
                     question_id: stream.clone(),
-                    reason,
+                    reason: reason.clone(),
                     triaged_at: Some(timestamp(now)),
                 };
                 let subject = self.subjects.question(None, "triaged");
@@ -199,6 +199,15 @@ impl Router {
                     .await
                     .map_err(transient)?;
                 transition(conn, id, Transition::Triage).await?;
+                sqlx::query(
+                    "UPDATE questions SET triage_reason = $2, triaged_at = $3 WHERE question_id = $1",
+                )
+                .bind(id)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *conn)
+                .await
+                .map_err(transient)?;
             }
         }
         Ok(())
@@ -233,12 +242,11 @@ async fn transition(conn: &mut PgConnection, id: Uuid, t: Transition) -> Result<
 type RuleRow = (String, String, String, i32, Vec<String>, Vec<String>, Vec<String>);
 
 /// The rules in force; read per question so every instance sees an admin's change at once.
-pub(crate) async fn load_rules(conn: &mut PgConnection) -> Result<RuleSet, HandlerError> {
+pub(crate) async fn load_rules(conn: &mut PgConnection) -> Result<RuleSet, sqlx::Error> {
     let rows: Vec<RuleRow> =
         sqlx::query_as("SELECT rule_id, category, opd_code, priority, kinds, kecamatan, keywords FROM rules")
             .fetch_all(&mut *conn)
-            .await
-            .map_err(transient)?;
+            .await?;
     let mut rules = Vec::with_capacity(rows.len());
     for (id, category, opd, priority, kinds, kecamatan, keywords) in rows {
         let (Ok(category), Ok(opd)) = (CategoryCode::parse(&category), OpdCode::parse(&opd)) else {

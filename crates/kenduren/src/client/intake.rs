@@ -1,15 +1,21 @@
-//! Citizen-desk subcommands: `kenduren submit` and `kenduren track`.
+//! Citizen-desk subcommands: `kenduren submit`, `track`, `withdraw`, `rate`, and
+//! `kenduren session schedule|list|get|checkin`.
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use kenduren_proto::{
     events::v1::{Channel, Location, QuestionKind},
     intake::v1::{
-        intake_service_client::IntakeServiceClient, Citizen, SubmitQuestionRequest, TrackQuestionRequest,
+        intake_service_client::IntakeServiceClient, Citizen, RateAnswerRequest, SubmitQuestionRequest,
+        TrackQuestionRequest, WithdrawQuestionRequest,
     },
 };
 
 use super::{connect, status_name, when};
+
+mod session;
+
+pub use session::SessionCommand;
 
 /// Where intake is and who calls it.
 #[derive(Debug, Clone, Args)]
@@ -17,7 +23,8 @@ pub struct IntakeTarget {
     /// Intake's URL.
     #[arg(long, env = "KENDUREN_INTAKE_URL", default_value = "http://127.0.0.1:50051")]
     pub intake_url: String,
-    /// Bearer token with role desk or admin (see `kenduren token`).
+    /// Bearer token (see `kenduren token`): desk or admin; `session schedule` needs admin,
+    /// `session checkin` also takes the OPD's own opd:<CODE>, `session list/get` any role.
     #[arg(long, env = "KENDUREN_TOKEN", hide_env_values = true, default_value = "")]
     pub token: String,
 }
@@ -29,6 +36,13 @@ pub enum IntakeCommand {
     Submit(SubmitArgs),
     /// Track a ticket with its PIN (IntakeService.TrackQuestion).
     Track(TrackArgs),
+    /// Withdraw a question that is not answered yet (IntakeService.WithdrawQuestion).
+    Withdraw(WithdrawArgs),
+    /// Rate an answer 1-5; 1-2 within 10 working days reopens it (IntakeService.RateAnswer).
+    Rate(RateArgs),
+    /// Kenduren Mas sessions and OPD attendance.
+    #[command(subcommand)]
+    Session(SessionCommand),
 }
 
 /// Runs an intake subcommand.
@@ -36,26 +50,39 @@ pub async fn run(command: IntakeCommand) -> Result<()> {
     match command {
         IntakeCommand::Submit(args) => submit(args).await,
         IntakeCommand::Track(args) => track(args).await,
+        IntakeCommand::Withdraw(args) => withdraw(args).await,
+        IntakeCommand::Rate(args) => rate(args).await,
+        IntakeCommand::Session(command) => session::run(command).await,
     }
 }
 
 /// `kind` values on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum KindArg {
+    /// A question.
     Question,
+    /// A complaint.
     Complaint,
+    /// An idea or suggestion (urun rembug).
     Aspiration,
+    /// A request for a service.
     ServiceRequest,
 }
 
 /// `channel` values on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ChannelArg {
+    /// At a Kenduren Mas session's desk.
     OnSite,
+    /// The web form.
     Web,
+    /// WhatsApp.
     Whatsapp,
+    /// SMS.
     Sms,
+    /// Phone.
     Phone,
+    /// An Open311 client.
     Open311,
 }
 
@@ -76,8 +103,10 @@ pub struct SubmitArgs {
     /// Desa or kelurahan.
     #[arg(long, default_value = "")]
     pub desa: String,
+    /// What the citizen brought.
     #[arg(long, value_enum, default_value = "question")]
     pub kind: KindArg,
+    /// Where the submission was taken (on-site needs --session).
     #[arg(long, value_enum, default_value = "web")]
     pub channel: ChannelArg,
     /// The session, for on-site submissions.
@@ -180,5 +209,70 @@ pub async fn track(args: TrackArgs) -> Result<()> {
     for entry in t.timeline {
         println!("  {}  {:<22} {}", when(entry.at), entry.event_type, entry.summary);
     }
+    Ok(())
+}
+
+/// Options of `kenduren withdraw`.
+#[derive(Debug, Args)]
+pub struct WithdrawArgs {
+    #[command(flatten)]
+    pub target: IntakeTarget,
+    /// The ticket, e.g. KM-2026-000001.
+    pub ticket: String,
+    /// The tracking PIN given at submission.
+    pub pin: String,
+    /// Why the citizen withdraws (optional).
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+/// Runs `kenduren withdraw`.
+pub async fn withdraw(args: WithdrawArgs) -> Result<()> {
+    let mut client = IntakeServiceClient::new(connect(&args.target.intake_url, &args.target.token).await?);
+    let done = client
+        .withdraw_question(WithdrawQuestionRequest {
+            ticket: args.ticket,
+            tracking_pin: args.pin,
+            reason: args.reason,
+        })
+        .await?
+        .into_inner();
+    println!("question_id  {}", done.question_id);
+    println!("status       {}", status_name(done.status));
+    Ok(())
+}
+
+/// Options of `kenduren rate`.
+#[derive(Debug, Args)]
+pub struct RateArgs {
+    #[command(flatten)]
+    pub target: IntakeTarget,
+    /// The ticket, e.g. KM-2026-000001.
+    pub ticket: String,
+    /// The tracking PIN given at submission.
+    pub pin: String,
+    /// 1 (very poor) to 5 (very good).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=5))]
+    pub rating: u32,
+    /// What the citizen says about the answer (optional).
+    #[arg(long, default_value = "")]
+    pub comment: String,
+}
+
+/// Runs `kenduren rate`.
+pub async fn rate(args: RateArgs) -> Result<()> {
+    let mut client = IntakeServiceClient::new(connect(&args.target.intake_url, &args.target.token).await?);
+    let rated = client
+        .rate_answer(RateAnswerRequest {
+            ticket: args.ticket,
+            tracking_pin: args.pin,
+            rating: args.rating,
+            comment: args.comment,
+        })
+        .await?
+        .into_inner();
+    println!("question_id  {}", rated.question_id);
+    println!("status       {}", status_name(rated.status));
+    println!("reopened     {}", if rated.reopened { "yes" } else { "no" });
     Ok(())
 }

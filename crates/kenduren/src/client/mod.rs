@@ -6,6 +6,7 @@ pub mod answering;
 pub mod intake;
 pub mod reporting;
 pub mod routing;
+pub mod watch;
 
 use anyhow::{Context, Result};
 use kenduren_auth::BearerToken;

@@ -1,10 +1,19 @@
-//! Analyst subcommands: `kenduren timeline` and `kenduren scorecards`.
+//! Analyst subcommands: `kenduren timeline`, `kenduren scorecards`, and `kenduren report
+//! export|unanswered|session|trends|rebuild`.
 
-use anyhow::Result;
-use clap::{Args, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use chrono::{NaiveDate, TimeZone, Utc};
+use clap::{Args, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use kenduren_proto::reporting::v1::{
-    reporting_service_client::ReportingServiceClient, GetOpdScorecardsRequest, GetQuestionTimelineRequest,
+    reporting_service_client::ReportingServiceClient, ExportQuestionsRequest, GetOpdScorecardsRequest,
+    GetQuestionTimelineRequest, GetSessionReportRequest, GetTrendsRequest, ListUnansweredRequest,
+    QuestionRow, TrendDimension, TrendGranularity,
 };
+use kenduren_runtime::BackboneSettings;
 
 use super::{connect, when};
 
@@ -23,6 +32,14 @@ pub struct ReportingTarget {
     pub token: String,
 }
 
+impl ReportingTarget {
+    async fn client(&self) -> Result<ReportingServiceClient<super::Authed>> {
+        Ok(ReportingServiceClient::new(
+            connect(&self.reporting_url, &self.token).await?,
+        ))
+    }
+}
+
 /// Reporting's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ReportingCommand {
@@ -30,6 +47,8 @@ pub enum ReportingCommand {
     Timeline(TimelineArgs),
     /// Show per-OPD figures (ReportingService.GetOpdScorecards).
     Scorecards(ScorecardArgs),
+    /// Reports for analysts: export, unanswered questions, sessions, trends, and rebuilding.
+    Report(ReportArgs),
 }
 
 /// Runs a reporting subcommand.
@@ -37,6 +56,13 @@ pub async fn run(command: ReportingCommand) -> Result<()> {
     match command {
         ReportingCommand::Timeline(args) => timeline(args).await,
         ReportingCommand::Scorecards(args) => scorecards(args).await,
+        ReportingCommand::Report(args) => match args.command {
+            ReportCommand::Export(a) => export(a).await,
+            ReportCommand::Unanswered(a) => unanswered(a).await,
+            ReportCommand::Session(a) => session(a).await,
+            ReportCommand::Trends(a) => trends(a).await,
+            ReportCommand::Rebuild(a) => rebuild(a).await,
+        },
     }
 }
 
@@ -51,9 +77,10 @@ pub struct TimelineArgs {
 
 /// Runs `kenduren timeline`.
 pub async fn timeline(args: TimelineArgs) -> Result<()> {
-    let mut client =
-        ReportingServiceClient::new(connect(&args.target.reporting_url, &args.target.token).await?);
-    let t = client
+    let t = args
+        .target
+        .client()
+        .await?
         .get_question_timeline(GetQuestionTimelineRequest {
             question_id: args.question_id,
         })
@@ -72,30 +99,432 @@ pub async fn timeline(args: TimelineArgs) -> Result<()> {
     Ok(())
 }
 
+/// A period given as WIB dates: `--from` inclusive, `--to` exclusive.
+#[derive(Debug, Clone, Args)]
+pub struct PeriodArgs {
+    /// First day (YYYY-MM-DD, WIB), inclusive.
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last day (YYYY-MM-DD, WIB), exclusive.
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+}
+
+fn wib_midnight(day: Option<NaiveDate>) -> Option<prost_types::Timestamp> {
+    let local = day?.and_hms_opt(0, 0, 0)?;
+    let at = kenduren_domain::calendar::wib()
+        .from_local_datetime(&local)
+        .single()?;
+    Some(kenduren_runtime::timestamp(at.with_timezone(&Utc)))
+}
+
 /// Options of `kenduren scorecards`.
 #[derive(Debug, Args)]
 pub struct ScorecardArgs {
     #[command(flatten)]
     pub target: ReportingTarget,
+    #[command(flatten)]
+    pub period: PeriodArgs,
 }
 
 /// Runs `kenduren scorecards`.
 pub async fn scorecards(args: ScorecardArgs) -> Result<()> {
-    let mut client =
-        ReportingServiceClient::new(connect(&args.target.reporting_url, &args.target.token).await?);
-    let r = client
-        .get_opd_scorecards(GetOpdScorecardsRequest { from: None, to: None })
+    let r = args
+        .target
+        .client()
+        .await?
+        .get_opd_scorecards(GetOpdScorecardsRequest {
+            from: wib_midnight(args.period.from),
+            to: wib_midnight(args.period.to),
+        })
         .await?
         .into_inner();
     println!(
-        "{:<16} {:>8} {:>8} {:>10} {:>6} {:>8}",
-        "OPD", "assigned", "answered", "within due", "open", "overdue"
+        "{:<16} {:>8} {:>8} {:>10} {:>6} {:>8} {:>7} {:>7} {:>6} {:>6} {:>8} {:>9}",
+        "OPD",
+        "assigned",
+        "answered",
+        "within due",
+        "open",
+        "overdue",
+        "on spot",
+        "med h",
+        "p90 h",
+        "rating",
+        "reopened",
+        "sessions"
     );
     for s in r.scorecards {
         println!(
-            "{:<16} {:>8} {:>8} {:>10} {:>6} {:>8}",
-            s.opd_code, s.assigned, s.answered, s.answered_within_due, s.open, s.overdue
+            "{:<16} {:>8} {:>8} {:>5} {:>3.0}% {:>6} {:>8} {:>3}/{:<3} {:>7.1} {:>6.1} {:>6.2} {:>8} {:>4}/{:<4}",
+            s.opd_code,
+            s.assigned,
+            s.answered,
+            s.answered_within_due,
+            s.answered_within_due_percent,
+            s.open,
+            s.overdue,
+            s.answered_on_the_spot,
+            s.on_site,
+            s.median_working_hours_to_answer,
+            s.p90_working_hours_to_answer,
+            s.average_rating,
+            s.reopened,
+            s.sessions_attended,
+            s.sessions_expected
         );
+        for e in s.escalated {
+            println!("{:<16} escalated to level {}: {}", "", e.level, e.questions);
+        }
     }
+    Ok(())
+}
+
+/// Options of `kenduren report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+/// `kenduren report …`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Write one row per question to a file (ReportingService.ExportQuestions).
+    Export(ExportArgs),
+    /// List open questions, overdue first (ReportingService.ListUnanswered).
+    Unanswered(UnansweredArgs),
+    /// Show one session's figures (ReportingService.GetSessionReport).
+    Session(SessionArgs),
+    /// Weekly or monthly series (ReportingService.GetTrends).
+    Trends(TrendArgs),
+    /// Drop and rebuild the read models from the stream, then swap them in (no service call).
+    Rebuild(RebuildArgs),
+}
+
+/// File format of an export.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+/// Options of `kenduren report export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub target: ReportingTarget,
+    /// Questions submitted in the period.
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    /// Output file.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+const COLUMNS: [&str; 21] = [
+    "question_id",
+    "ticket",
+    "kind",
+    "category",
+    "channel",
+    "kecamatan",
+    "desa",
+    "session_id",
+    "confidential",
+    "text",
+    "status",
+    "opd_code",
+    "submitted_at",
+    "assigned_at",
+    "due_at",
+    "answered_at",
+    "answered_within_due",
+    "answered_on_the_spot",
+    "escalation_level",
+    "rating",
+    "reopened",
+];
+
+fn rfc3339(ts: Option<prost_types::Timestamp>) -> String {
+    ts.and_then(|t| kenduren_runtime::to_datetime(&t))
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default()
+}
+
+/// A row's values in [`COLUMNS`] order.
+fn values(q: QuestionRow) -> [String; 21] {
+    [
+        q.question_id,
+        q.ticket,
+        q.kind,
+        q.category,
+        q.channel,
+        q.kecamatan,
+        q.desa,
+        q.session_id,
+        q.confidential.to_string(),
+        q.text,
+        q.status,
+        q.opd_code,
+        rfc3339(q.submitted_at),
+        rfc3339(q.assigned_at),
+        rfc3339(q.due_at),
+        rfc3339(q.answered_at),
+        q.answered_within_due.to_string(),
+        q.answered_on_the_spot.to_string(),
+        q.escalation_level.to_string(),
+        q.rating.to_string(),
+        q.reopened.to_string(),
+    ]
+}
+
+/// One CSV field, quoted when it needs to be (RFC 4180).
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_owned()
+    }
+}
+
+/// Runs `kenduren report export`.
+pub async fn export(args: ExportArgs) -> Result<()> {
+    let mut stream = args
+        .target
+        .client()
+        .await?
+        .export_questions(ExportQuestionsRequest {
+            from: wib_midnight(args.period.from),
+            to: wib_midnight(args.period.to),
+        })
+        .await?
+        .into_inner();
+    let file =
+        std::fs::File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    if matches!(args.format, ExportFormat::Csv) {
+        writeln!(out, "{}", COLUMNS.join(","))?;
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} questions ({per_sec}, {eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut written = 0u64;
+    while let Some(message) = stream.message().await? {
+        bar.set_length(message.total);
+        let Some(row) = message.question else { continue };
+        let vals = values(row);
+        match args.format {
+            ExportFormat::Csv => {
+                let line: Vec<String> = vals.iter().map(|v| csv_field(v)).collect();
+                writeln!(out, "{}", line.join(","))?;
+            }
+            ExportFormat::Jsonl => {
+                let object: serde_json::Map<String, serde_json::Value> = COLUMNS
+                    .iter()
+                    .zip(vals)
+                    .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v)))
+                    .collect();
+                writeln!(out, "{}", serde_json::Value::Object(object))?;
+            }
+        }
+        written += 1;
+        bar.inc(1);
+    }
+    out.flush()?;
+    bar.finish_and_clear();
+    println!("{written} questions written to {}", args.out.display());
+    Ok(())
+}
+
+/// Options of `kenduren report unanswered`.
+#[derive(Debug, Args)]
+pub struct UnansweredArgs {
+    #[command(flatten)]
+    pub target: ReportingTarget,
+    #[arg(long, default_value = "")]
+    pub opd: String,
+    #[arg(long, default_value = "")]
+    pub kecamatan: String,
+    #[arg(long, default_value = "")]
+    pub category: String,
+    /// Only questions escalated to at least this level.
+    #[arg(long, default_value_t = 0)]
+    pub min_level: u32,
+}
+
+/// Runs `kenduren report unanswered` (every page).
+pub async fn unanswered(args: UnansweredArgs) -> Result<()> {
+    let mut client = args.target.client().await?;
+    let mut page_token = String::new();
+    loop {
+        let r = client
+            .list_unanswered(ListUnansweredRequest {
+                opd_code: args.opd.clone(),
+                kecamatan: args.kecamatan.clone(),
+                category: args.category.clone(),
+                min_escalation_level: args.min_level,
+                page_size: 200,
+                page_token,
+            })
+            .await?
+            .into_inner();
+        for q in &r.questions {
+            println!(
+                "{:<15} {:<16} {:<12} {:<8} due {}  level {}  {}",
+                q.ticket,
+                if q.opd_code.is_empty() { "-" } else { &q.opd_code },
+                q.status,
+                if q.overdue { "OVERDUE" } else { "" },
+                when(q.due_at),
+                q.escalation_level,
+                q.kecamatan
+            );
+        }
+        if r.next_page_token.is_empty() {
+            println!(
+                "{} open questions, plus {} confidential (not listed)",
+                r.total, r.confidential_count
+            );
+            return Ok(());
+        }
+        page_token = r.next_page_token;
+    }
+}
+
+/// Options of `kenduren report session`.
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    #[command(flatten)]
+    pub target: ReportingTarget,
+    pub session_id: String,
+}
+
+/// Runs `kenduren report session`.
+pub async fn session(args: SessionArgs) -> Result<()> {
+    let r = args
+        .target
+        .client()
+        .await?
+        .get_session_report(GetSessionReportRequest {
+            session_id: args.session_id,
+        })
+        .await?
+        .into_inner();
+    println!(
+        "session      {} ({}, {}) {}",
+        r.session_id,
+        r.desa,
+        r.kecamatan,
+        r.dates.join(", ")
+    );
+    println!(
+        "submissions  {} ({:.0}% aspirations)",
+        r.submissions, r.aspiration_percent
+    );
+    for k in r.by_kind.iter().chain(&r.by_category) {
+        println!("  {:<24} {}", k.label, k.count);
+    }
+    println!("on the spot  {}", r.answered_on_the_spot);
+    println!("unanswered   {}", r.still_unanswered);
+    println!("expected     {}", r.opds_expected.join(" "));
+    println!("checked in   {}", r.opds_checked_in.join(" "));
+    println!("absent       {}", r.opds_absent.join(" "));
+    Ok(())
+}
+
+/// Options of `kenduren report trends`.
+#[derive(Debug, Args)]
+pub struct TrendArgs {
+    #[command(flatten)]
+    pub target: ReportingTarget,
+    #[command(flatten)]
+    pub period: PeriodArgs,
+    /// week or month.
+    #[arg(long, default_value = "month")]
+    pub every: String,
+    /// opd, kecamatan or category.
+    #[arg(long, default_value = "opd")]
+    pub by: String,
+}
+
+/// Runs `kenduren report trends`.
+pub async fn trends(args: TrendArgs) -> Result<()> {
+    let granularity = match args.every.as_str() {
+        "week" => TrendGranularity::Week,
+        "month" => TrendGranularity::Month,
+        other => bail!("--every must be week or month, not {other:?}"),
+    };
+    let dimension = match args.by.as_str() {
+        "opd" => TrendDimension::Opd,
+        "kecamatan" => TrendDimension::Kecamatan,
+        "category" => TrendDimension::Category,
+        other => bail!("--by must be opd, kecamatan or category, not {other:?}"),
+    };
+    let r = args
+        .target
+        .client()
+        .await?
+        .get_trends(GetTrendsRequest {
+            granularity: granularity as i32,
+            dimension: dimension as i32,
+            from: wib_midnight(args.period.from),
+            to: wib_midnight(args.period.to),
+        })
+        .await?
+        .into_inner();
+    for s in r.series {
+        for p in s.points {
+            println!(
+                "{:<20} {}  submitted {:>5}  answered {:>5}  within due {:>5}",
+                s.key, p.period_start, p.submitted, p.answered, p.answered_within_due
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Options of `kenduren report rebuild`.
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub backbone: crate::cli::BackboneArgs,
+}
+
+/// Runs `kenduren report rebuild`: replays the stream into fresh read models and swaps them in.
+pub async fn rebuild(args: RebuildArgs) -> Result<()> {
+    let b = args.backbone;
+    let settings = BackboneSettings {
+        database_url: b.database_url,
+        nats_url: b.nats_url,
+        stream: b.stream,
+        subject_prefix: b.subject_prefix,
+        stream_replicas: b.stream_replicas,
+        pool_size: b.pool_size,
+        auth_key: String::new(),
+        drain_delay: std::time::Duration::ZERO,
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} events {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let done = kenduren_reporting::rebuild(&settings, |p| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+        bar.set_message(format!("{:.0} events/s", p.events_per_second()));
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!(
+        "rebuilt from {} events in {:.1} s ({:.0} events/s); the live service now reads the new read models",
+        done.done,
+        done.elapsed.as_secs_f64(),
+        done.events_per_second()
+    );
     Ok(())
 }

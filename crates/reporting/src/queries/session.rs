@@ -1,0 +1,83 @@
+//! One session's report: what citizens brought, what was answered on the spot, what
+//! still waits, how many ideas, and which OPDs came.
+
+use kenduren_proto::reporting::v1::{GetSessionReportResponse, LabelCount};
+use kenduren_runtime::ApiError;
+use sqlx::{AssertSqlSafe, PgPool};
+
+use super::{count, OPEN_STATUSES};
+use crate::figures::percent;
+
+type SessionRow = (Vec<String>, String, String);
+
+/// The report of `session_id`; NOT_FOUND when reporting knows neither the session nor
+/// any submission taken at it.
+pub async fn report(pool: &PgPool, session_id: &str) -> Result<GetSessionReportResponse, ApiError> {
+    let session: Option<SessionRow> =
+        sqlx::query_as("SELECT dates, kecamatan, desa FROM sessions WHERE session_id = $1")
+            .bind(session_id)
+            .fetch_optional(pool)
+            .await?;
+    let labels = |column: &'static str| {
+        sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(format!(
+            "SELECT {column}, count(*) FROM question_facts WHERE session_id = $1 GROUP BY 1 ORDER BY 1"
+        )))
+        .bind(session_id)
+        .fetch_all(pool)
+    };
+    let to_labels = |rows: Vec<(String, i64)>| {
+        rows.into_iter()
+            .map(|(label, n)| LabelCount {
+                label,
+                count: count(n),
+            })
+            .collect::<Vec<_>>()
+    };
+    let by_kind = to_labels(labels("kind").await?);
+    let by_category = to_labels(labels("category").await?);
+    let (submissions, on_spot, unanswered, aspirations): (i64, i64, i64, i64) =
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT count(*),
+                    count(*) FILTER (WHERE answered_on_the_spot),
+                    count(*) FILTER (WHERE status IN {OPEN_STATUSES}),
+                    count(*) FILTER (WHERE kind = 'ASPIRATION')
+             FROM question_facts WHERE session_id = $1"
+        )))
+        .bind(session_id)
+        .fetch_one(pool)
+        .await?;
+    if session.is_none() && submissions == 0 {
+        return Err(ApiError::NotFound(format!(
+            "no session {session_id} in reporting"
+        )));
+    }
+    let opds: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT opd_code, expected, checked_in_at IS NOT NULL FROM session_opds
+         WHERE session_id = $1 ORDER BY opd_code",
+    )
+    .bind(session_id)
+    .fetch_all(pool)
+    .await?;
+    let pick = |keep: fn(bool, bool) -> bool| {
+        opds.iter()
+            .filter(|(_, expected, checked_in)| keep(*expected, *checked_in))
+            .map(|(code, _, _)| code.clone())
+            .collect::<Vec<_>>()
+    };
+    let (dates, kecamatan, desa) = session.unwrap_or_default();
+    Ok(GetSessionReportResponse {
+        session_id: session_id.to_owned(),
+        dates,
+        kecamatan,
+        desa,
+        submissions: count(submissions),
+        by_kind,
+        by_category,
+        answered_on_the_spot: count(on_spot),
+        still_unanswered: count(unanswered),
+        aspiration_percent: percent(count(aspirations), count(submissions)),
+        opds_expected: pick(|expected, _| expected),
+        opds_checked_in: pick(|_, checked_in| checked_in),
+        opds_absent: pick(|expected, checked_in| expected && !checked_in),
+    })
+}

@@ -1,0 +1,101 @@
+//! Event payloads carry no citizen identity: after a question has been through every
+//! answering write, no message on the stream mentions the citizen's name or phone.
+
+use sqlx::Connection;
+
+use super::{act, submission, submit_all, wait_in_inbox, Action};
+use crate::support::{eventually, TestSystem};
+
+/// Moves a question's due date into the past, as if the working days had gone by.
+pub(crate) async fn make_overdue(sys: &TestSystem, question_id: &str) {
+    let mut db = sqlx::PgConnection::connect(&sys.settings.database_url)
+        .await
+        .expect("test database");
+    let updated = sqlx::query(
+        "UPDATE answering.questions SET due_at = now() - interval '1 day' WHERE question_id = $1::uuid",
+    )
+    .bind(question_id)
+    .execute(&mut db)
+    .await
+    .expect("due date moved");
+    assert_eq!(updated.rows_affected(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_citizen_name_or_phone_appears_in_any_event_on_the_stream() {
+    let mut sys = TestSystem::start().await;
+    let (name, phone) = ("Wahyuningsih Prasetyo", "085749361208");
+    let mut requests = vec![
+        submission("s-1", "kependudukan"),
+        submission("s-2", "kependudukan"),
+    ];
+    for r in &mut requests {
+        if let Some(c) = r.citizen.as_mut() {
+            c.name = name.into();
+            c.phone = phone.into();
+        }
+    }
+    let ids = submit_all(&mut sys, requests).await;
+    let mut opd = sys.answering.clone();
+    wait_in_inbox(&opd, &ids).await;
+    for action in [
+        Action::Acknowledge,
+        Action::Answer,
+        Action::PlanFollowUp,
+        Action::Resolve,
+    ] {
+        act(&mut opd, action, &ids[0], "", None).await.expect("write");
+    }
+    act(&mut opd, Action::Reject, &ids[1], "", None)
+        .await
+        .expect("reject");
+
+    let js = sys.system.as_ref().expect("running").backbone.jetstream.clone();
+    let stream_name = sys.settings.stream.clone();
+    // 2 submitted + 2 routed + 4 writes + 1 rejected + routing's next step after it.
+    let last = eventually("every event on the stream", || {
+        let (js, stream_name) = (js.clone(), stream_name.clone());
+        async move {
+            let mut stream = js.get_stream(&stream_name).await.ok()?;
+            let last = stream.info().await.ok()?.state.last_sequence;
+            (last >= 10).then_some(last)
+        }
+    })
+    .await;
+    let stream = js.get_stream(&stream_name).await.expect("stream");
+    let mut types = Vec::new();
+    for seq in 1..=last {
+        let m = stream.get_raw_message(seq).await.expect("message");
+        let payload = String::from_utf8_lossy(&m.payload);
+        let mut text = payload.into_owned();
+        for (header, values) in m.headers.iter() {
+            text.push_str(header.as_ref());
+            for v in values {
+                text.push_str(v.as_str());
+            }
+        }
+        for secret in [name, phone, "Wahyuningsih", "85749361208"] {
+            assert!(
+                !text.contains(secret),
+                "message {seq} on {} carries {secret:?}",
+                m.subject
+            );
+        }
+        if let Some(ty) = m.headers.get("ce-type") {
+            types.push(ty.as_str().to_owned());
+        }
+    }
+    for ty in [
+        "QuestionAcknowledged",
+        "QuestionAnswered",
+        "FollowUpPlanned",
+        "QuestionResolved",
+        "AssignmentRejected",
+    ] {
+        assert!(
+            types.iter().any(|t| t.ends_with(ty)),
+            "{ty} not on the stream: {types:?}"
+        );
+    }
+    sys.stop().await;
+}
