@@ -29,9 +29,9 @@ pub enum Command {
     /// Run the answering service alone (for containers).
     #[command(name = "answering")]
     AnsweringService(ServiceArgs),
-    /// Run the reporting service alone (for containers).
+    /// Run the reporting service alone (for containers), or `kenduren reporting rebuild`.
     #[command(name = "reporting")]
-    ReportingService(ServiceArgs),
+    ReportingService(ReportingServiceArgs),
     /// Check a service's gRPC health (exit 0 only when SERVING): for container health checks.
     Health(HealthArgs),
     /// Mint a bearer token for a role with the configured key (KENDUREN_AUTH_KEY, or --dev).
@@ -155,4 +155,22 @@ pub struct HealthArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 3)]
     pub timeout: u64,
+}
+
+/// Options of `kenduren reporting`: run the service, or `rebuild` its read models.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReportingServiceArgs {
+    #[command(flatten)]
+    pub service: ServiceArgs,
+    #[command(subcommand)]
+    pub action: Option<ReportingAction>,
+}
+
+/// What `kenduren reporting` can do besides serving.
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportingAction {
+    /// Drop and rebuild the read models by replaying the stream, then swap them in
+    /// (the same as `kenduren report rebuild`).
+    Rebuild(crate::client::reporting::RebuildArgs),
 }

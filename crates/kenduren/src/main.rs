@@ -245,7 +245,11 @@ async fn run(cli: Cli) -> Result<()> {
         Command::IntakeService(args) => single("intake", args, 50051).await,
         Command::RoutingService(args) => single("routing", args, 50052).await,
         Command::AnsweringService(args) => single("answering", args, 50053).await,
-        Command::ReportingService(args) => single("reporting", args, 50054).await,
+        Command::ReportingService(cli::ReportingServiceArgs {
+            action: Some(cli::ReportingAction::Rebuild(a)),
+            ..
+        }) => client::reporting::rebuild(a).await,
+        Command::ReportingService(args) => single("reporting", args.service, 50054).await,
         Command::Token(args) => token(args),
         Command::Health(args) => health(args).await,
         Command::Intake(c) => client::intake::run(c).await,

@@ -159,13 +159,14 @@ pub(super) async fn apply(
                 e.opd_code.clone()
             };
             sqlx::query(
-                "INSERT INTO escalations (question_id, level, opd_code, escalated_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (question_id, level) DO NOTHING",
+                "INSERT INTO escalations (event_id, question_id, level, opd_code, escalated_at)
+                 VALUES ($5, $1, $2, $3, $4) ON CONFLICT (event_id) DO NOTHING",
             )
             .bind(id)
             .bind(level)
             .bind(opd)
             .bind(at(&e.escalated_at, event))
+            .bind(event.id)
             .execute(&mut *conn)
             .await
             .map_err(transient)?;
