@@ -75,7 +75,7 @@ impl TestSystem {
             stream_replicas: 1,
             pool_size: 4,
             auth_key: TokenKey::generate_base64(),
-            drain_delay: Duration::ZERO,
+            ..BackboneSettings::default()
         };
         let key = TokenKey::from_base64(&settings.auth_key).expect("generated key");
         let reference = reference::load(None).expect("shipped reference data");

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use kenduren_auth::{authorize, Role};
 use kenduren_domain::{ReferenceData, WorkCalendar};
 use kenduren_proto::intake::v1::{
-    intake_service_server::IntakeService, CheckInOpdRequest, CheckInOpdResponse, GetCitizenContactRequest,
-    GetCitizenContactResponse, GetSessionRequest, GetSessionResponse, ListSessionsRequest,
-    ListSessionsResponse, RateAnswerRequest, RateAnswerResponse, ScheduleSessionRequest,
-    ScheduleSessionResponse, SubmitQuestionRequest, SubmitQuestionResponse, TrackQuestionRequest,
-    TrackQuestionResponse, WithdrawQuestionRequest, WithdrawQuestionResponse,
+    intake_service_server::IntakeService, CheckInOpdRequest, CheckInOpdResponse, EraseCitizenRequest,
+    EraseCitizenResponse, GetCitizenContactRequest, GetCitizenContactResponse, GetSessionRequest,
+    GetSessionResponse, ListSessionsRequest, ListSessionsResponse, RateAnswerRequest, RateAnswerResponse,
+    ScheduleSessionRequest, ScheduleSessionResponse, SubmitQuestionRequest, SubmitQuestionResponse,
+    TrackQuestionRequest, TrackQuestionResponse, WithdrawQuestionRequest, WithdrawQuestionResponse,
 };
 use kenduren_runtime::ServiceContext;
 use tonic::{Request, Response, Status};
@@ -19,16 +19,19 @@ use tonic::{Request, Response, Status};
 pub struct Intake {
     pub(crate) ctx: ServiceContext,
     pub(crate) reference: Arc<ReferenceData>,
+    /// Seals and opens citizens' contacts.
+    pub(crate) vault: crate::vault::Vault,
     /// Working days for the rating window (no public holidays configured yet, as in routing).
     pub(crate) calendar: WorkCalendar,
 }
 
 impl Intake {
     /// An API bound to the service's store and the reference data.
-    pub fn new(ctx: ServiceContext, reference: Arc<ReferenceData>) -> Self {
+    pub fn new(ctx: ServiceContext, reference: Arc<ReferenceData>, vault: crate::vault::Vault) -> Self {
         Self {
             ctx,
             reference,
+            vault,
             calendar: WorkCalendar::default(),
         }
     }
@@ -149,5 +152,16 @@ impl IntakeService for Intake {
     ) -> Result<Response<GetCitizenContactResponse>, Status> {
         authorize(&request, "service", |r| matches!(r, Role::Service))?;
         Ok(Response::new(self.contact(request.into_inner()).await?))
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc.method = "EraseCitizen", question_id), err)]
+    async fn erase_citizen(
+        &self,
+        request: Request<EraseCitizenRequest>,
+    ) -> Result<Response<EraseCitizenResponse>, Status> {
+        let caller = authorize(&request, "admin", |r| matches!(r, Role::Admin))?;
+        Ok(Response::new(
+            self.erase(&caller.subject, request.into_inner()).await?,
+        ))
     }
 }

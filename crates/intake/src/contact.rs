@@ -7,6 +7,9 @@ use kenduren_runtime::ApiError;
 
 use crate::api::Intake;
 
+/// Wrapped key (gone once erased), sealed contact (gone once erased), anonymous.
+type SealedRow = (Option<Vec<u8>>, Option<Vec<u8>>, bool);
+
 impl Intake {
     pub(crate) async fn contact(
         &self,
@@ -21,18 +24,29 @@ impl Intake {
         if known.is_none() {
             return Err(ApiError::NotFound(format!("no question {id}")));
         }
-        let row: Option<(String, String, String, bool)> =
-            sqlx::query_as("SELECT name, phone, email, anonymous FROM contacts WHERE question_id = $1")
-                .bind(id.as_uuid())
-                .fetch_optional(&self.ctx.pool)
-                .await?;
-        Ok(row
-            .map(|(name, phone, email, anonymous)| GetCitizenContactResponse {
-                name,
-                phone,
-                email,
-                anonymous,
-            })
-            .unwrap_or_default())
+        let row: Option<SealedRow> = sqlx::query_as(
+            "SELECT k.wrapped_key, c.sealed, c.anonymous
+             FROM sealed_contacts c LEFT JOIN citizen_keys k USING (question_id)
+             WHERE c.question_id = $1",
+        )
+        .bind(id.as_uuid())
+        .fetch_optional(&self.ctx.pool)
+        .await?;
+        match row {
+            // No contact given, or erased: nothing to tell.
+            None | Some((None, _, _)) | Some((_, None, _)) => Ok(GetCitizenContactResponse::default()),
+            Some((Some(key), Some(sealed), anonymous)) => {
+                let c = self
+                    .vault
+                    .open(id.as_uuid(), &key, &sealed)
+                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+                Ok(GetCitizenContactResponse {
+                    name: c.name,
+                    phone: c.phone,
+                    email: c.email,
+                    anonymous,
+                })
+            }
+        }
     }
 }

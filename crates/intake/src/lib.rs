@@ -5,11 +5,13 @@
 mod api;
 mod citizen;
 mod contact;
+mod erase;
 mod projection;
 mod rate;
 mod sessions;
 mod submit;
 mod track;
+mod vault;
 mod withdraw;
 
 use std::sync::Arc;
@@ -38,7 +40,13 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), RuntimeError> {
     let ctx = backbone.service(NAME, &MIGRATIONS).await?;
-    let api = Intake::new(ctx.clone(), reference);
+    let vault = vault::Vault::new(&backbone.settings.pii_key, &backbone.settings.auth_key)
+        .map_err(|e| RuntimeError::Config(e.to_string()))?;
+    let sealed = vault::seal_legacy_contacts(&ctx.pool, &vault).await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "sealed contacts an older version stored in plaintext");
+    }
+    let api = Intake::new(ctx.clone(), reference, vault);
     let server = GrpcServer {
         service_name: "kenduren.intake.v1.IntakeService",
         routes: tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(

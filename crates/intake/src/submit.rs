@@ -203,17 +203,19 @@ impl Intake {
         .execute(&mut *tx)
         .await?;
         if has_contact {
-            sqlx::query(
-                "INSERT INTO contacts (question_id, name, phone, email, anonymous, confidential)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+            let contact = crate::vault::Contact {
+                name: citizen.name.trim().to_owned(),
+                phone: citizen.phone.trim().to_owned(),
+                email: citizen.email.trim().to_owned(),
+            };
+            crate::vault::store(
+                &mut tx,
+                &self.vault,
+                question_id,
+                &contact,
+                citizen.anonymous,
+                citizen.confidential,
             )
-            .bind(question_id)
-            .bind(citizen.name.trim())
-            .bind(citizen.phone.trim())
-            .bind(citizen.email.trim())
-            .bind(citizen.anonymous)
-            .bind(citizen.confidential)
-            .execute(&mut *tx)
             .await?;
         }
         sqlx::query("INSERT INTO timeline (question_id, event_id, event_type, at, summary) VALUES ($1, $2, $3, $4, $5)")

@@ -36,6 +36,11 @@ pub enum Command {
     Health(HealthArgs),
     /// Mint a bearer token for a role with the configured key (KENDUREN_AUTH_KEY, or --dev).
     Token(TokenArgs),
+    /// Benchmark the whole pipeline against this machine's floors (use a release build).
+    Bench(crate::client::bench::BenchArgs),
+    /// Play a seeded season of Kenduren Mas through the gRPC APIs and compare the
+    /// simulator's expected figures with reporting's (exit 1 when any differs).
+    Simulate(crate::client::simulate::SimulateArgs),
     #[command(flatten)]
     Intake(crate::client::intake::IntakeCommand),
     #[command(flatten)]
@@ -86,6 +91,10 @@ pub struct BackboneArgs {
     /// which uses the published development key when it is unset.
     #[arg(long, env = "KENDUREN_AUTH_KEY", hide_env_values = true)]
     pub auth_key: Option<String>,
+    /// Key sealing citizens' contacts at rest (intake): base64 of 32 random bytes. Unset, one
+    /// is derived from KENDUREN_AUTH_KEY; losing it makes every stored contact unreadable.
+    #[arg(long, env = "KENDUREN_PII_KEY", hide_env_values = true)]
+    pub pii_key: Option<String>,
     /// Directory with replacement reference data (opds.json, categories.json, rules.json, gazetteer.json).
     #[arg(long, env = "KENDUREN_REFERENCE_DIR")]
     pub reference_dir: Option<PathBuf>,

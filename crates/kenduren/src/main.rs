@@ -23,6 +23,7 @@ struct ConfigError(String);
 fn settings(args: &BackboneArgs, auth_key: String) -> BackboneSettings {
     BackboneSettings {
         auth_key,
+        pii_key: args.pii_key.clone().unwrap_or_default(),
         drain_delay: Duration::from_secs(args.drain_delay),
         database_url: args.database_url.clone(),
         nats_url: args.nats_url.clone(),
@@ -252,6 +253,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::ReportingService(args) => single("reporting", args.service, 50054).await,
         Command::Token(args) => token(args),
         Command::Health(args) => health(args).await,
+        Command::Bench(args) => client::bench::run(args).await,
+        Command::Simulate(args) => client::simulate::run(args).await,
         Command::Intake(c) => client::intake::run(c).await,
         Command::Answering(c) => client::answering::run(c).await,
         Command::Reporting(c) => client::reporting::run(c).await,

@@ -77,6 +77,7 @@ events! {
     RuleDeleted => "ruledeleted",
     SlaPolicyUpdated => "slapolicyupdated",
     HolidaysSet => "holidaysset",
+    CitizenErased => "erased",
 }
 
 /// Why an event payload could not be decoded.

@@ -28,6 +28,9 @@ pub struct BackboneSettings {
     pub pool_size: u32,
     /// Token signing key, base64 of at least 32 bytes (`KENDUREN_AUTH_KEY`).
     pub auth_key: String,
+    /// Key sealing citizens' contacts at rest (`KENDUREN_PII_KEY`, base64 of 32 bytes);
+    /// empty derives one from `auth_key`.
+    pub pii_key: String,
     /// How long a stopping server keeps serving after reporting NOT_SERVING, so load
     /// balancers and probes see it leave before its listener closes.
     pub drain_delay: Duration,
@@ -43,6 +46,7 @@ impl Default for BackboneSettings {
             stream_replicas: 1,
             pool_size: 8,
             auth_key: String::new(),
+            pii_key: String::new(),
             drain_delay: Duration::ZERO,
         }
     }

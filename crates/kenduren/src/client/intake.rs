@@ -13,6 +13,7 @@ use kenduren_proto::{
 
 use super::{connect, status_name, when};
 
+mod erase;
 mod session;
 
 pub use session::SessionCommand;
@@ -43,6 +44,8 @@ pub enum IntakeCommand {
     /// Kenduren Mas sessions and OPD attendance.
     #[command(subcommand)]
     Session(SessionCommand),
+    /// Destroy a citizen's identity for good; the question stays (admin; EraseCitizen).
+    Erase(erase::EraseArgs),
 }
 
 /// Runs an intake subcommand.
@@ -53,6 +56,7 @@ pub async fn run(command: IntakeCommand) -> Result<()> {
         IntakeCommand::Withdraw(args) => withdraw(args).await,
         IntakeCommand::Rate(args) => rate(args).await,
         IntakeCommand::Session(command) => session::run(command).await,
+        IntakeCommand::Erase(args) => erase::erase(args).await,
     }
 }
 

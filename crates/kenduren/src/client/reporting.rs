@@ -217,6 +217,7 @@ pub struct ExportArgs {
     /// Questions submitted in the period.
     #[command(flatten)]
     pub period: PeriodArgs,
+    /// Output format: csv (one header row) or jsonl (one JSON object per line).
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ExportFormat,
     /// Output file.
@@ -346,10 +347,13 @@ pub async fn export(args: ExportArgs) -> Result<()> {
 pub struct UnansweredArgs {
     #[command(flatten)]
     pub target: ReportingTarget,
+    /// Only this OPD (directory code).
     #[arg(long, default_value = "")]
     pub opd: String,
+    /// Only this kecamatan.
     #[arg(long, default_value = "")]
     pub kecamatan: String,
+    /// Only this category code.
     #[arg(long, default_value = "")]
     pub category: String,
     /// Only questions escalated to at least this level.
@@ -401,6 +405,7 @@ pub async fn unanswered(args: UnansweredArgs) -> Result<()> {
 pub struct SessionArgs {
     #[command(flatten)]
     pub target: ReportingTarget,
+    /// The session id (from `kenduren session list`).
     pub session_id: String,
 }
 
@@ -505,8 +510,7 @@ pub async fn rebuild(args: RebuildArgs) -> Result<()> {
         subject_prefix: b.subject_prefix,
         stream_replicas: b.stream_replicas,
         pool_size: b.pool_size,
-        auth_key: String::new(),
-        drain_delay: std::time::Duration::ZERO,
+        ..BackboneSettings::default()
     };
     let bar = ProgressBar::new(0);
     bar.set_style(

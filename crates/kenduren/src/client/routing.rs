@@ -94,8 +94,10 @@ pub enum RulesCommand {
         target: RoutingTarget,
         /// Rule id, e.g. kesehatan-bangil.
         rule_id: String,
+        /// The category the rule covers (data/categories.json), e.g. kesehatan.
         #[arg(long)]
         category: String,
+        /// The OPD that answers (directory code).
         #[arg(long)]
         opd: String,
         /// Higher wins.
@@ -115,6 +117,7 @@ pub enum RulesCommand {
     Delete {
         #[command(flatten)]
         target: RoutingTarget,
+        /// The rule to delete.
         rule_id: String,
     },
 }
@@ -126,12 +129,16 @@ pub enum RouteCommand {
     Explain {
         #[command(flatten)]
         target: RoutingTarget,
+        /// The question's category code.
         #[arg(long)]
         category: String,
+        /// QUESTION, COMPLAINT, ASPIRATION or SERVICE_REQUEST.
         #[arg(long, default_value = "QUESTION")]
         kind: String,
+        /// Where the question comes from.
         #[arg(long, default_value = "")]
         kecamatan: String,
+        /// What the citizen wrote (keyword rules look at it).
         #[arg(long, default_value = "")]
         text: String,
         /// Leave this OPD out, as after it rejected the question; repeatable.
@@ -149,9 +156,12 @@ pub enum TriageCommand {
     Route {
         #[command(flatten)]
         target: RoutingTarget,
+        /// The question in triage (from `kenduren triage list`).
         question_id: String,
+        /// The OPD to route it to (directory code).
         #[arg(long)]
         opd: String,
+        /// Why this OPD (kept in the event, shown to the OPD).
         #[arg(long)]
         reason: String,
     },
@@ -162,10 +172,12 @@ pub enum TriageCommand {
 pub struct ReassignArgs {
     #[command(flatten)]
     target: RoutingTarget,
+    /// The open question to move.
     question_id: String,
     /// The new OPD.
     #[arg(long)]
     opd: String,
+    /// Why it moves (kept in the event).
     #[arg(long)]
     reason: String,
 }

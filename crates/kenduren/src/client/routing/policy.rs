@@ -28,6 +28,7 @@ pub enum HolidaysCommand {
     Set {
         #[command(flatten)]
         target: RoutingTarget,
+        /// The year whose list is replaced.
         #[arg(long)]
         year: i32,
         /// A file in the format of data/holidays.json; only the year's dates are taken.
@@ -48,8 +49,10 @@ pub enum SlaCommand {
     Set {
         #[command(flatten)]
         target: RoutingTarget,
+        /// Working days to answer.
         #[arg(long, default_value_t = 5)]
         answer_days: u32,
+        /// Calendar days to resolve.
         #[arg(long, default_value_t = 60)]
         resolution_days: u32,
         #[arg(long, default_value_t = 3)]
