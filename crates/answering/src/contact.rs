@@ -73,16 +73,25 @@ impl IntakeContacts {
         }
     }
 
-    /// Asks intake at `intake_url` with `service_token`; connects lazily, so intake
-    /// may start later than answering.
-    pub fn new(intake_url: &str, service_token: &str, timeout: Duration) -> Result<Self, ContactError> {
-        let endpoint = Endpoint::from_shared(intake_url.to_owned())
-            .map_err(|e| ContactError::Url {
-                url: intake_url.to_owned(),
-                reason: e.to_string(),
-            })?
+    /// Asks intake at `intake_url` with `service_token` (over TLS when `tls` is given);
+    /// connects lazily, so intake may start later than answering.
+    pub fn new(
+        intake_url: &str,
+        service_token: &str,
+        timeout: Duration,
+        tls: Option<tonic::transport::ClientTlsConfig>,
+    ) -> Result<Self, ContactError> {
+        let bad_url = |e: &dyn std::fmt::Display| ContactError::Url {
+            url: intake_url.to_owned(),
+            reason: e.to_string(),
+        };
+        let mut endpoint = Endpoint::from_shared(intake_url.to_owned())
+            .map_err(|e| bad_url(&e))?
             .connect_timeout(timeout)
             .timeout(timeout);
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls).map_err(|e| bad_url(&e))?;
+        }
         let bearer = BearerToken::new(service_token)?;
         Ok(Self {
             target: Some(InterceptedService::new(endpoint.connect_lazy(), bearer)),
@@ -138,7 +147,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_intake_makes_the_contact_unavailable_not_an_error() {
         // Nothing listens on port 1: the call fails fast and degrades.
-        let contacts = IntakeContacts::new("http://127.0.0.1:1", "token", Duration::from_millis(300))
+        let contacts = IntakeContacts::new("http://127.0.0.1:1", "token", Duration::from_millis(300), None)
             .expect("valid url");
         assert_eq!(contacts.fetch(&QuestionId::new()).await, Lookup::Unavailable);
         assert_eq!(

@@ -12,11 +12,36 @@ pub async fn connect(url: &str) -> Result<async_nats::Client, BusError> {
     connect_with_name(url, DEFAULT_CONNECTION_NAME).await
 }
 
+/// TLS to the NATS server: the CA that signed its certificate, and a client identity
+/// when the server asks for one.
+#[derive(Debug, Clone)]
+pub struct NatsTls {
+    /// PEM file of the CA to trust.
+    pub ca: std::path::PathBuf,
+    /// PEM files of this client's certificate and key.
+    pub client_cert: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
 /// Connects to `url`, failing fast if the server is not there now (the caller decides
 /// whether to retry start-up), but reconnecting forever once connected: a broker
 /// restart must not turn into a dead service.
 pub async fn connect_with_name(url: &str, name: &str) -> Result<async_nats::Client, BusError> {
+    connect_with_tls(url, name, None).await
+}
+
+/// [`connect_with_name`], over TLS when `tls` is given.
+pub async fn connect_with_tls(
+    url: &str,
+    name: &str,
+    tls: Option<&NatsTls>,
+) -> Result<async_nats::Client, BusError> {
     let mut options = ConnectOptions::new();
+    if let Some(tls) = tls {
+        options = options.require_tls(true).add_root_certificates(tls.ca.clone());
+        if let Some((cert, key)) = &tls.client_cert {
+            options = options.add_client_certificate(cert.clone(), key.clone());
+        }
+    }
     // async-nats ignores user-info in the URL, so credentials are passed explicitly.
     if let Some((user, password)) = credentials(url) {
         options = options.user_and_password(user, password);

@@ -11,7 +11,7 @@ mod error;
 mod stream;
 mod subjects;
 
-pub use connect::{connect, connect_with_name, DEFAULT_CONNECTION_NAME};
+pub use connect::{connect, connect_with_name, connect_with_tls, NatsTls, DEFAULT_CONNECTION_NAME};
 pub use envelope::{headers, CloudEvent, DATA_CONTENT_TYPE, SPEC_VERSION};
 pub use error::{BusError, EnvelopeError};
 pub use stream::{ensure_stream, StreamSettings, DEFAULT_DUPLICATE_WINDOW};

@@ -16,6 +16,8 @@ pub struct Cli {
 }
 
 /// Everything `kenduren` can do.
+// Parsed once at start-up: the size of the larger variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run all four services in one process (development): migrations, stream, seed data.
@@ -41,6 +43,9 @@ pub enum Command {
     /// Play a seeded season of Kenduren Mas through the gRPC APIs and compare the
     /// simulator's expected figures with reporting's (exit 1 when any differs).
     Simulate(crate::client::simulate::SimulateArgs),
+    /// Rebuild the event stream from the services' stores (after the broker lost data):
+    /// delete and recreate the stream, then mark every stored event for publishing again.
+    Republish(crate::client::republish::RepublishArgs),
     #[command(flatten)]
     Intake(crate::client::intake::IntakeCommand),
     #[command(flatten)]
@@ -95,6 +100,8 @@ pub struct BackboneArgs {
     /// is derived from KENDUREN_AUTH_KEY; losing it makes every stored contact unreadable.
     #[arg(long, env = "KENDUREN_PII_KEY", hide_env_values = true)]
     pub pii_key: Option<String>,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Directory with replacement reference data (opds.json, categories.json, rules.json, gazetteer.json).
     #[arg(long, env = "KENDUREN_REFERENCE_DIR")]
     pub reference_dir: Option<PathBuf>,
@@ -182,4 +189,36 @@ pub enum ReportingAction {
     /// Drop and rebuild the read models by replaying the stream, then swap them in
     /// (the same as `kenduren report rebuild`).
     Rebuild(crate::client::reporting::RebuildArgs),
+}
+
+/// TLS for gRPC (server, optionally mutual) and for NATS: PEM file paths.
+#[derive(Debug, Clone, Args)]
+pub struct TlsArgs {
+    /// Serve gRPC over TLS with this certificate chain (with --tls-key).
+    #[arg(long, env = "KENDUREN_TLS_CERT")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert.
+    #[arg(long, env = "KENDUREN_TLS_KEY")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Require client certificates signed by this CA (mutual TLS).
+    #[arg(long, env = "KENDUREN_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
+    /// CA to trust when a service calls another over TLS (answering → intake).
+    #[arg(long, env = "KENDUREN_TLS_CA")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// This process's client certificate for mutual TLS to other services.
+    #[arg(long, env = "KENDUREN_TLS_CLIENT_CERT")]
+    pub tls_client_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-client-cert.
+    #[arg(long, env = "KENDUREN_TLS_CLIENT_KEY")]
+    pub tls_client_key: Option<std::path::PathBuf>,
+    /// Connect to NATS over TLS, trusting this CA.
+    #[arg(long, env = "KENDUREN_NATS_TLS_CA")]
+    pub nats_tls_ca: Option<std::path::PathBuf>,
+    /// Client certificate for NATS, when the server verifies clients.
+    #[arg(long, env = "KENDUREN_NATS_TLS_CERT")]
+    pub nats_tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --nats-tls-cert.
+    #[arg(long, env = "KENDUREN_NATS_TLS_KEY")]
+    pub nats_tls_key: Option<std::path::PathBuf>,
 }

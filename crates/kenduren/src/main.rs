@@ -24,6 +24,17 @@ fn settings(args: &BackboneArgs, auth_key: String) -> BackboneSettings {
     BackboneSettings {
         auth_key,
         pii_key: args.pii_key.clone().unwrap_or_default(),
+        tls: kenduren_runtime::TlsSettings {
+            server_cert: args.tls.tls_cert.clone(),
+            server_key: args.tls.tls_key.clone(),
+            client_ca: args.tls.tls_client_ca.clone(),
+            ca: args.tls.tls_ca.clone(),
+            client_cert: args.tls.tls_client_cert.clone(),
+            client_key: args.tls.tls_client_key.clone(),
+            nats_ca: args.tls.nats_tls_ca.clone(),
+            nats_cert: args.tls.nats_tls_cert.clone(),
+            nats_key: args.tls.nats_tls_key.clone(),
+        },
         drain_delay: Duration::from_secs(args.drain_delay),
         database_url: args.database_url.clone(),
         nats_url: args.nats_url.clone(),
@@ -214,7 +225,11 @@ async fn single(name: &'static str, args: ServiceArgs, default_port: u16) -> Res
             kenduren_routing::run(&backbone, reference, listener, shutdown).await
         }
         "answering" => {
-            let contacts = kenduren::system::intake_contacts(&backbone.settings.auth_key, &args.intake_url)?;
+            let contacts = kenduren::system::intake_contacts(
+                &backbone.settings.auth_key,
+                &args.intake_url,
+                &backbone.settings.tls,
+            )?;
             kenduren_answering::run_with_contacts(&backbone, listener, shutdown, contacts).await
         }
         _ => kenduren_reporting::run(&backbone, listener, shutdown).await,
@@ -255,6 +270,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Health(args) => health(args).await,
         Command::Bench(args) => client::bench::run(args).await,
         Command::Simulate(args) => client::simulate::run(args).await,
+        Command::Republish(args) => client::republish::run(args).await,
         Command::Intake(c) => client::intake::run(c).await,
         Command::Answering(c) => client::answering::run(c).await,
         Command::Reporting(c) => client::reporting::run(c).await,

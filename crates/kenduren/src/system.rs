@@ -61,6 +61,7 @@ pub struct RunningSystem {
 pub fn intake_contacts(
     auth_key: &str,
     intake_url: &str,
+    tls: &kenduren_runtime::TlsSettings,
 ) -> Result<kenduren_answering::IntakeContacts, RuntimeError> {
     let key = kenduren_auth::TokenKey::from_base64(auth_key)
         .map_err(|e| RuntimeError::Config(format!("KENDUREN_AUTH_KEY: {e}")))?;
@@ -71,8 +72,17 @@ pub fn intake_contacts(
             std::time::Duration::from_secs(365 * 24 * 3600),
         )
         .map_err(|e| RuntimeError::Config(e.to_string()))?;
-    kenduren_answering::IntakeContacts::new(intake_url, &token, kenduren_answering::contact::DEFAULT_TIMEOUT)
-        .map_err(|e| RuntimeError::Config(format!("KENDUREN_INTAKE_URL: {e}")))
+    let client_tls = intake_url
+        .starts_with("https://")
+        .then(|| tls.client())
+        .transpose()?;
+    kenduren_answering::IntakeContacts::new(
+        intake_url,
+        &token,
+        kenduren_answering::contact::DEFAULT_TIMEOUT,
+        client_tls,
+    )
+    .map_err(|e| RuntimeError::Config(format!("KENDUREN_INTAKE_URL: {e}")))
 }
 
 async fn bind(addr: SocketAddr, service: &str) -> Result<TcpListener, RuntimeError> {
@@ -110,7 +120,13 @@ impl RunningSystem {
         let (b, r, s) = (backbone.clone(), reference.clone(), shutdown.clone());
         tasks.spawn(async move { ("routing", kenduren_routing::run(&b, r, listeners.1, s).await) });
         let (b, s) = (backbone.clone(), shutdown.clone());
-        let contacts = intake_contacts(&backbone.settings.auth_key, &format!("http://{}", bound.intake))?;
+        let scheme = if backbone.server_tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let intake_url = format!("{scheme}://{}", bound.intake);
+        let contacts = intake_contacts(&backbone.settings.auth_key, &intake_url, &backbone.settings.tls)?;
         tasks.spawn(async move {
             (
                 "answering",

@@ -9,7 +9,7 @@ use kenduren_bus::{StreamSettings, Subjects};
 use kenduren_store::EventStore;
 use sqlx::{migrate::Migrator, PgPool};
 
-use crate::RuntimeError;
+use crate::{tls::TlsSettings, RuntimeError};
 
 /// Where the backbone lives; two deployments differ in at least stream and prefix.
 #[derive(Debug, Clone)]
@@ -34,6 +34,8 @@ pub struct BackboneSettings {
     /// How long a stopping server keeps serving after reporting NOT_SERVING, so load
     /// balancers and probes see it leave before its listener closes.
     pub drain_delay: Duration,
+    /// TLS for gRPC and NATS (all optional).
+    pub tls: TlsSettings,
 }
 
 impl Default for BackboneSettings {
@@ -48,6 +50,7 @@ impl Default for BackboneSettings {
             auth_key: String::new(),
             pii_key: String::new(),
             drain_delay: Duration::ZERO,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -65,6 +68,8 @@ pub struct Backbone {
     pub subjects: Subjects,
     /// Checks every API call's bearer token.
     pub auth: AuthInterceptor,
+    /// The gRPC servers' TLS, when configured.
+    pub server_tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 /// Everything one service needs: its pool (schema), its store, and the bus.
@@ -86,6 +91,8 @@ pub struct ServiceContext {
     pub auth: AuthInterceptor,
     /// Serving time left after NOT_SERVING (see [`BackboneSettings::drain_delay`]).
     pub drain_delay: Duration,
+    /// The gRPC server's TLS, when configured.
+    pub server_tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl Backbone {
@@ -95,7 +102,13 @@ impl Backbone {
             .map_err(|e| RuntimeError::Config(format!("KENDUREN_AUTH_KEY: {e}")))?;
         let auth = AuthInterceptor::new(Arc::new(key));
         let subjects = Subjects::new(&settings.subject_prefix)?;
-        let nats = kenduren_bus::connect(&settings.nats_url).await?;
+        let nats = kenduren_bus::connect_with_tls(
+            &settings.nats_url,
+            kenduren_bus::DEFAULT_CONNECTION_NAME,
+            settings.tls.nats().as_ref(),
+        )
+        .await?;
+        let server_tls = settings.tls.server()?;
         let jetstream = jetstream::new(nats.clone());
         let stream = StreamSettings {
             name: settings.stream.clone(),
@@ -111,6 +124,7 @@ impl Backbone {
             jetstream,
             subjects,
             auth,
+            server_tls,
         })
     }
 
@@ -132,6 +146,7 @@ impl Backbone {
             stream: self.settings.stream.clone(),
             auth: self.auth.clone(),
             drain_delay: self.settings.drain_delay,
+            server_tls: self.server_tls.clone(),
         })
     }
 }

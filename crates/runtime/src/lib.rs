@@ -9,9 +9,11 @@ pub mod event;
 pub mod metrics;
 pub mod server;
 pub mod service;
+pub mod tls;
 
 pub use backbone::{Backbone, BackboneSettings, ServiceContext};
 pub use error::{ApiError, RuntimeError};
 pub use event::{new_event, timestamp, to_datetime};
 pub use server::{serve_grpc, GrpcServer};
+pub use tls::TlsSettings;
 pub use tokio_util::sync::CancellationToken;

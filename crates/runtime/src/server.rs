@@ -25,6 +25,7 @@ pub async fn serve_grpc(
     listener: TcpListener,
     server: GrpcServer,
     drain_delay: std::time::Duration,
+    tls: Option<tonic::transport::ServerTlsConfig>,
     shutdown: CancellationToken,
 ) -> Result<(), RuntimeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -61,7 +62,11 @@ pub async fn serve_grpc(
     };
     // `kenduren.intake.v1.IntakeService` → `intake`, the label every service metric carries.
     let short = name.split('.').nth(1).unwrap_or(name);
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
         .trace_fn(kenduren_telemetry::grpc_server_span)
         .layer(crate::metrics::RpcMetricsLayer { service: short })
         .add_routes(routes)

@@ -86,7 +86,14 @@ pub async fn run<H: EventHandler>(
         background.clone(),
     ));
     tracing::info!(service = ctx.name, addr = ?listener.local_addr().ok(), "serving");
-    let served = serve_grpc(listener, server, ctx.drain_delay, shutdown).await;
+    let served = serve_grpc(
+        listener,
+        server,
+        ctx.drain_delay,
+        ctx.server_tls.clone(),
+        shutdown,
+    )
+    .await;
     // Calls have drained: now let the relay flush what they committed.
     background.cancel();
     let joined = tokio::time::timeout(Duration::from_secs(30), async {

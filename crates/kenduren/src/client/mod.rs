@@ -3,9 +3,12 @@
 //! answering, reporting, …) owns its subcommands in its own module.
 
 pub mod answering;
+pub mod bench;
 pub mod intake;
 pub mod reporting;
+pub mod republish;
 pub mod routing;
+pub mod simulate;
 pub mod watch;
 
 use anyhow::{Context, Result};
@@ -16,10 +19,21 @@ use tonic::{service::interceptor::InterceptedService, transport::Channel};
 /// A channel that sends the caller's bearer token with every call.
 pub type Authed = InterceptedService<Channel, BearerToken>;
 
-/// Connects to `url` and attaches `token` to every call.
+/// Connects to `url` and attaches `token` to every call. An `https://` URL uses TLS,
+/// trusting `KENDUREN_TLS_CA` and presenting `KENDUREN_TLS_CLIENT_CERT`/`_KEY` when set.
 pub async fn connect(url: &str, token: &str) -> Result<Authed> {
-    let channel = Channel::from_shared(url.to_owned())
-        .with_context(|| format!("invalid URL {url}"))?
+    let mut endpoint = Channel::from_shared(url.to_owned()).with_context(|| format!("invalid URL {url}"))?;
+    if url.starts_with("https://") {
+        let env_path = |name: &str| std::env::var_os(name).map(std::path::PathBuf::from);
+        let tls = kenduren_runtime::TlsSettings {
+            ca: env_path("KENDUREN_TLS_CA"),
+            client_cert: env_path("KENDUREN_TLS_CLIENT_CERT"),
+            client_key: env_path("KENDUREN_TLS_CLIENT_KEY"),
+            ..Default::default()
+        };
+        endpoint = endpoint.tls_config(tls.client()?)?;
+    }
+    let channel = endpoint
         .connect()
         .await
         .with_context(|| format!("cannot reach {url}; is `kenduren dev` running?"))?;

@@ -41,6 +41,8 @@ impl ReportingTarget {
 }
 
 /// Reporting's subcommands.
+// Parsed once at start-up: the size of the larger variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ReportingCommand {
     /// Show every event of a question, in order (ReportingService.GetQuestionTimeline).
@@ -188,6 +190,8 @@ pub struct ReportArgs {
 }
 
 /// `kenduren report …`.
+// Parsed once at start-up: the size of the larger variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// Write one row per question to a file (ReportingService.ExportQuestions).
