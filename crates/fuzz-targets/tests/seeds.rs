@@ -1,0 +1,91 @@
+//! The seed corpus is valid input for its targets — a seed that no longer decodes
+//! starts the fuzzer from nowhere — and the event list covers every event message.
+
+use bytes::Bytes;
+use kenduren_bus::CloudEvent;
+use kenduren_domain::{Channel, QuestionKind, ReferenceData, ReferenceSources, SubmissionDraft};
+use kenduren_fuzz_targets::{seeds, split_fields, EVENT_TYPES};
+use kenduren_proto::{AnyEvent, DecodeError};
+
+#[test]
+fn every_event_seed_decodes_as_its_type() {
+    let all = seeds::all();
+    let events: Vec<_> = all.iter().filter(|s| s.target == "event_decoding").collect();
+    assert_eq!(events.len(), EVENT_TYPES.len(), "one seed per event type");
+    for s in events {
+        let ty = EVENT_TYPES[usize::from(s.data[0])];
+        let event = AnyEvent::decode(ty, &s.data[1..]).unwrap_or_else(|e| panic!("{}: {e}", s.name));
+        assert_eq!(event.type_name(), ty);
+    }
+}
+
+#[test]
+fn the_header_seed_is_a_valid_envelope() {
+    let s = seeds::all()
+        .into_iter()
+        .find(|s| s.target == "cloudevent_headers")
+        .expect("a header seed");
+    let text = String::from_utf8(s.data).expect("text headers");
+    let (block, payload) = text.split_once("\n\n").expect("a header block");
+    let headers = block
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(n, v)| (n.parse().expect("name"), v.parse().expect("value")))
+        .collect();
+    let event =
+        CloudEvent::from_message(Some(&headers), Bytes::from(payload.to_owned())).expect("valid envelope");
+    assert_eq!(event.ty, EVENT_TYPES[0]);
+}
+
+#[test]
+fn the_submission_seed_is_a_valid_submission() {
+    let s = seeds::all()
+        .into_iter()
+        .find(|s| s.target == "submission_validation")
+        .expect("a submission seed");
+    let f = split_fields(&s.data, 9);
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).expect("text");
+    let reference = ReferenceData::parse(ReferenceSources {
+        opds: include_str!("../../../data/opds.json"),
+        categories: include_str!("../../../data/categories.json"),
+        rules: include_str!("../../../data/rules.json"),
+        gazetteer: include_str!("../../../data/gazetteer.json"),
+    })
+    .expect("shipped reference data");
+    let draft = SubmissionDraft {
+        request_id: text(f[0]),
+        kind: Some(QuestionKind::Question),
+        category: text(f[2]),
+        text: text(f[3]),
+        channel: Some(Channel::Web),
+        kecamatan: text(f[6]),
+        desa: text(f[7]),
+        ..Default::default()
+    };
+    assert_eq!((f[1], f[4], f[8].len()), (&[0u8][..], &[1u8][..], 16));
+    draft
+        .validate(&reference.catalogue)
+        .expect("the seed is a valid submission");
+}
+
+/// Every message in events.proto is either an event `AnyEvent` decodes and
+/// `EVENT_TYPES` lists, or one of the value types events are made of.
+#[test]
+fn the_event_list_covers_every_event_message() {
+    const VALUE_TYPES: [&str; 4] = ["Location", "ProgrammeItem", "SlaTarget", "Holiday"];
+    let proto = include_str!("../../../proto/kenduren/events/v1/events.proto");
+    for name in proto.lines().filter_map(|l| l.strip_prefix("message ")) {
+        let name = name.trim_end_matches(" {").trim();
+        let ty = format!("kenduren.events.v1.{name}");
+        let known = !matches!(AnyEvent::decode(&ty, b""), Err(DecodeError::UnknownType(_)));
+        assert_eq!(
+            known,
+            EVENT_TYPES.contains(&ty.as_str()),
+            "{ty}: listed and decodable must agree"
+        );
+        assert!(
+            known || VALUE_TYPES.contains(&name),
+            "{ty} is neither an event nor a value type"
+        );
+    }
+}
