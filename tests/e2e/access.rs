@@ -13,7 +13,7 @@ use kenduren_proto::{
 use tonic::Code;
 
 use crate::{
-    support::{eventually, TestSystem},
+    support::{in_inbox, TestSystem},
     walking_skeleton::ktp_question,
 };
 
@@ -101,21 +101,7 @@ async fn an_opd_cannot_list_or_answer_another_opds_question() {
         .await
         .expect("submitted")
         .into_inner();
-    let own = sys.answering.clone();
-    eventually("the question in DISPENDUKCAPIL's inbox", || {
-        let mut own = own.clone();
-        let id = s.question_id.clone();
-        async move {
-            let items = own
-                .list_inbox(ListInboxRequest::default())
-                .await
-                .ok()?
-                .into_inner()
-                .items;
-            items.iter().any(|i| i.question_id == id).then_some(())
-        }
-    })
-    .await;
+    in_inbox(&sys.answering, &s.question_id).await;
 
     let mut dinkes = AnsweringServiceClient::new(
         sys.channel_with_token(sys.addrs().answering, &sys.token("opd:DINKES"))

@@ -3,11 +3,10 @@
 
 use std::time::Duration;
 
-use kenduren_proto::answering::v1::ListInboxRequest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
-    support::{eventually, TestSystem},
+    support::{eventually, in_inbox, TestSystem},
     walking_skeleton::ktp_question,
 };
 
@@ -37,21 +36,7 @@ async fn spans_from_intake_routing_and_answering_share_the_submitters_trace() {
         .expect("submitted")
         .into_inner();
 
-    let answering = sys.answering.clone();
-    eventually("the question in the inbox", || {
-        let mut answering = answering.clone();
-        let id = submitted.question_id.clone();
-        async move {
-            let items = answering
-                .list_inbox(ListInboxRequest::default())
-                .await
-                .ok()?
-                .into_inner()
-                .items;
-            items.iter().any(|i| i.question_id == id).then_some(())
-        }
-    })
-    .await;
+    in_inbox(&sys.answering, &submitted.question_id).await;
     // Routing applies the submission in this trace and routes it; answering, reporting and
     // intake apply the routed event in the same trace.
     eventually(
@@ -113,21 +98,7 @@ async fn metrics_expose_the_named_series_and_they_move_with_work() {
         .await
         .expect("submitted")
         .into_inner();
-    let answering = sys.answering.clone();
-    eventually("the question in the inbox", || {
-        let mut answering = answering.clone();
-        let id = submitted.question_id.clone();
-        async move {
-            let items = answering
-                .list_inbox(ListInboxRequest::default())
-                .await
-                .ok()?
-                .into_inner()
-                .items;
-            items.iter().any(|i| i.question_id == id).then_some(())
-        }
-    })
-    .await;
+    in_inbox(&sys.answering, &submitted.question_id).await;
     // The sampler runs every 5 s; wait for one round after the work.
     tokio::time::sleep(Duration::from_millis(5500)).await;
     let after = scrape(addr).await;

@@ -205,6 +205,24 @@ fn url_without_db(url: &str) -> String {
     }
 }
 
+/// Waits until `question_id` is in the inbox of the OPD `answering` acts for, and returns
+/// the version to pass back as `expected_version`.
+pub async fn in_inbox(answering: &AnsweringServiceClient<Authed>, question_id: &str) -> i64 {
+    eventually("the question in the OPD's inbox", || {
+        let mut answering = answering.clone();
+        let id = question_id.to_owned();
+        async move {
+            let request = kenduren_proto::answering::v1::ListInboxRequest {
+                page_size: 500,
+                ..Default::default()
+            };
+            let items = answering.list_inbox(request).await.ok()?.into_inner().items;
+            items.into_iter().find(|i| i.question_id == id).map(|i| i.version)
+        }
+    })
+    .await
+}
+
 /// Polls `check` until it returns `Some` or 20 seconds pass.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where

@@ -2,14 +2,14 @@
 //! a user meets on the way.
 
 use kenduren_proto::{
-    answering::v1::{AnswerQuestionRequest, ListInboxRequest},
+    answering::v1::AnswerQuestionRequest,
     events::v1::{Channel, Location, QuestionKind, QuestionStatus},
     intake::v1::{Citizen, SubmitQuestionRequest, SubmitQuestionResponse, TrackQuestionRequest},
     reporting::v1::{GetOpdScorecardsRequest, GetQuestionTimelineRequest},
 };
 use tonic::Code;
 
-use crate::support::{eventually, TestSystem};
+use crate::support::{eventually, in_inbox, TestSystem};
 
 pub(crate) fn ktp_question(request_id: &str) -> SubmitQuestionRequest {
     SubmitQuestionRequest {
@@ -33,30 +33,6 @@ pub(crate) fn ktp_question(request_id: &str) -> SubmitQuestionRequest {
             confidential: false,
         }),
     }
-}
-
-async fn wait_in_inbox(sys: &mut TestSystem, opd: &str, question_id: &str) -> i64 {
-    let answering = sys.answering.clone();
-    eventually("the question in the OPD's inbox", || {
-        let mut answering = answering.clone();
-        let (opd, id) = (opd.to_owned(), question_id.to_owned());
-        async move {
-            let page = answering
-                .list_inbox(ListInboxRequest {
-                    opd_code: opd,
-                    page_size: 100,
-                    ..Default::default()
-                })
-                .await
-                .ok()?
-                .into_inner();
-            page.items
-                .into_iter()
-                .find(|i| i.question_id == id)
-                .map(|i| i.version)
-        }
-    })
-    .await
 }
 
 fn answer(question_id: &str, opd: &str) -> AnswerQuestionRequest {
@@ -90,7 +66,7 @@ async fn a_question_flows_from_submission_to_answered_and_its_timeline() {
     );
     assert_eq!(tracking_pin.len(), 6);
 
-    wait_in_inbox(&mut sys, "DISPENDUKCAPIL", &question_id).await;
+    in_inbox(&sys.answering, &question_id).await;
     sys.answering
         .answer_question(answer(&question_id, "DISPENDUKCAPIL"))
         .await
@@ -259,7 +235,7 @@ async fn answers_are_refused_to_other_opds_stale_versions_and_answered_questions
         .await
         .expect("submitted")
         .into_inner();
-    let version = wait_in_inbox(&mut sys, "DISPENDUKCAPIL", &s.question_id).await;
+    let version = in_inbox(&sys.answering, &s.question_id).await;
 
     let other = sys
         .answering
