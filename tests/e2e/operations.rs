@@ -99,6 +99,17 @@ async fn metrics_expose_the_named_series_and_they_move_with_work() {
         .expect("submitted")
         .into_inner();
     in_inbox(&sys.answering, &submitted.question_id).await;
+    // A month later the question is late: routing escalates it.
+    let month_later = std::time::SystemTime::now() + Duration::from_secs(30 * 24 * 3600);
+    let escalated = sys
+        .routing
+        .run_escalations(kenduren_proto::routing::v1::RunEscalationsRequest {
+            as_of: Some(prost_types::Timestamp::from(month_later)),
+        })
+        .await
+        .expect("escalation sweep")
+        .into_inner();
+    assert!(!escalated.escalated.is_empty());
     // The sampler runs every 5 s; wait for one round after the work.
     tokio::time::sleep(Duration::from_millis(5500)).await;
     let after = scrape(addr).await;
@@ -122,6 +133,7 @@ async fn metrics_expose_the_named_series_and_they_move_with_work() {
             "kenduren_events_consumed_total",
             &["consumer=\"routing\"", "outcome=\"applied\""][..],
         ),
+        ("kenduren_escalations_total", &["level=\"1\""][..]),
     ] {
         assert!(
             value(&after, series, labels) > value(&before, series, labels),

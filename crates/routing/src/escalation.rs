@@ -99,6 +99,8 @@ pub(crate) async fn sweep(
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        // Counted after the commit: each escalation once, whichever instance made it.
+        metrics::counter!("kenduren_escalations_total", "level" => level.to_string()).increment(1);
         tracing::info!(question_id = %id, level, "escalated");
         escalated.push(event);
     }
