@@ -57,7 +57,7 @@ fn desk_admin_or_opd(role: &Role) -> bool {
 
 #[tonic::async_trait]
 impl IntakeService for Intake {
-    #[tracing::instrument(skip_all, fields(rpc.method = "SubmitQuestion", question_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "SubmitQuestion", question_id), err(level = "info"))]
     async fn submit_question(
         &self,
         request: Request<SubmitQuestionRequest>,
@@ -68,7 +68,7 @@ impl IntakeService for Intake {
         Ok(Response::new(answer))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "TrackQuestion"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "TrackQuestion"), err(level = "info"))]
     async fn track_question(
         &self,
         request: Request<TrackQuestionRequest>,
@@ -77,7 +77,7 @@ impl IntakeService for Intake {
         Ok(Response::new(self.track(request.into_inner()).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "WithdrawQuestion", question_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "WithdrawQuestion", question_id), err(level = "info"))]
     async fn withdraw_question(
         &self,
         request: Request<WithdrawQuestionRequest>,
@@ -86,7 +86,7 @@ impl IntakeService for Intake {
         Ok(Response::new(self.withdraw(request.into_inner()).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "RateAnswer", question_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "RateAnswer", question_id), err(level = "info"))]
     async fn rate_answer(
         &self,
         request: Request<RateAnswerRequest>,
@@ -95,7 +95,7 @@ impl IntakeService for Intake {
         Ok(Response::new(self.rate(request.into_inner()).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ScheduleSession", session_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ScheduleSession", session_id), err(level = "info"))]
     async fn schedule_session(
         &self,
         request: Request<ScheduleSessionRequest>,
@@ -104,7 +104,7 @@ impl IntakeService for Intake {
         Ok(Response::new(self.schedule_session(request.into_inner()).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ListSessions"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListSessions"), err(level = "info"))]
     async fn list_sessions(
         &self,
         request: Request<ListSessionsRequest>,
@@ -113,7 +113,7 @@ impl IntakeService for Intake {
         Ok(Response::new(self.list_sessions(request.into_inner()).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetSession", session_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetSession", session_id), err(level = "info"))]
     async fn get_session(
         &self,
         request: Request<GetSessionRequest>,
@@ -124,7 +124,7 @@ impl IntakeService for Intake {
         Ok(Response::new(self.get_session(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "CheckInOpd", session_id, opd), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "CheckInOpd", session_id, opd), err(level = "info"))]
     async fn check_in_opd(
         &self,
         request: Request<CheckInOpdRequest>,
@@ -145,7 +145,7 @@ impl IntakeService for Intake {
         Ok(Response::new(self.check_in(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetCitizenContact", question_id = %request.get_ref().question_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetCitizenContact", question_id = %request.get_ref().question_id), err(level = "info"))]
     async fn get_citizen_contact(
         &self,
         request: Request<GetCitizenContactRequest>,
@@ -154,7 +154,7 @@ impl IntakeService for Intake {
         Ok(Response::new(self.contact(request.into_inner()).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "EraseCitizen", question_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "EraseCitizen", question_id), err(level = "info"))]
     async fn erase_citizen(
         &self,
         request: Request<EraseCitizenRequest>,

@@ -39,7 +39,7 @@ fn analyst_or_admin(role: &Role) -> bool {
 
 #[tonic::async_trait]
 impl ReportingService for Reporting {
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetQuestionTimeline", question_id = %request.get_ref().question_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetQuestionTimeline", question_id = %request.get_ref().question_id), err(level = "info"))]
     async fn get_question_timeline(
         &self,
         request: Request<GetQuestionTimelineRequest>,
@@ -78,7 +78,7 @@ impl ReportingService for Reporting {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetOpdScorecards"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetOpdScorecards"), err(level = "info"))]
     async fn get_opd_scorecards(
         &self,
         request: Request<GetOpdScorecardsRequest>,
@@ -90,7 +90,7 @@ impl ReportingService for Reporting {
         Ok(Response::new(GetOpdScorecardsResponse { scorecards }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetSessionReport", session_id = %request.get_ref().session_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetSessionReport", session_id = %request.get_ref().session_id), err(level = "info"))]
     async fn get_session_report(
         &self,
         request: Request<GetSessionReportRequest>,
@@ -105,7 +105,7 @@ impl ReportingService for Reporting {
         ))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ListUnanswered"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListUnanswered"), err(level = "info"))]
     async fn list_unanswered(
         &self,
         request: Request<ListUnansweredRequest>,
@@ -117,7 +117,7 @@ impl ReportingService for Reporting {
         ))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetTrends"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetTrends"), err(level = "info"))]
     async fn get_trends(
         &self,
         request: Request<GetTrendsRequest>,
@@ -140,7 +140,7 @@ impl ReportingService for Reporting {
 
     type ExportQuestionsStream = ReceiverStream<Result<ExportQuestionsResponse, Status>>;
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ExportQuestions"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ExportQuestions"), err(level = "info"))]
     async fn export_questions(
         &self,
         request: Request<ExportQuestionsRequest>,

@@ -38,33 +38,33 @@ fn ok<T>(result: Result<T, ApiError>) -> Reply<T> {
 
 #[tonic::async_trait]
 impl RoutingService for Routing {
-    #[tracing::instrument(skip_all, fields(rpc.method = "ListOpds"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListOpds"), err(level = "info"))]
     async fn list_opds(&self, _request: Request<pb::ListOpdsRequest>) -> Reply<pb::ListOpdsResponse> {
         ok(directory::list_opds(&self.ctx)
             .await
             .map(|opds| pb::ListOpdsResponse { opds }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "UpsertOpd"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "UpsertOpd"), err(level = "info"))]
     async fn upsert_opd(&self, request: Request<pb::UpsertOpdRequest>) -> Reply<pb::UpsertOpdResponse> {
         let actor = admin(&request)?.subject;
         ok(directory::upsert_opd(&self.ctx, &actor, request.into_inner().opd).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ListRules"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListRules"), err(level = "info"))]
     async fn list_rules(&self, _request: Request<pb::ListRulesRequest>) -> Reply<pb::ListRulesResponse> {
         ok(directory::list_rules(&self.ctx)
             .await
             .map(|rules| pb::ListRulesResponse { rules }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "UpsertRule"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "UpsertRule"), err(level = "info"))]
     async fn upsert_rule(&self, request: Request<pb::UpsertRuleRequest>) -> Reply<pb::UpsertRuleResponse> {
         let actor = admin(&request)?.subject;
         ok(directory::upsert_rule(&self.ctx, &self.reference, &actor, request.into_inner().rule).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "DeleteRule"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "DeleteRule"), err(level = "info"))]
     async fn delete_rule(&self, request: Request<pb::DeleteRuleRequest>) -> Reply<pb::DeleteRuleResponse> {
         let actor = admin(&request)?.subject;
         let rule_id = request.into_inner().rule_id;
@@ -73,7 +73,7 @@ impl RoutingService for Routing {
             .map(|()| pb::DeleteRuleResponse {}))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ExplainRoute"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ExplainRoute"), err(level = "info"))]
     async fn explain_route(
         &self,
         request: Request<pb::ExplainRouteRequest>,
@@ -81,13 +81,13 @@ impl RoutingService for Routing {
         ok(directory::explain(&self.ctx, request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ListTriage"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListTriage"), err(level = "info"))]
     async fn list_triage(&self, request: Request<pb::ListTriageRequest>) -> Reply<pb::ListTriageResponse> {
         admin(&request)?;
         ok(triage::list(&self.ctx, request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "RouteManually", question_id = %request.get_ref().question_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "RouteManually", question_id = %request.get_ref().question_id), err(level = "info"))]
     async fn route_manually(
         &self,
         request: Request<pb::RouteManuallyRequest>,
@@ -96,7 +96,7 @@ impl RoutingService for Routing {
         ok(triage::route_manually(&self.ctx, request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ReassignQuestion", question_id = %request.get_ref().question_id), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ReassignQuestion", question_id = %request.get_ref().question_id), err(level = "info"))]
     async fn reassign_question(
         &self,
         request: Request<pb::ReassignQuestionRequest>,
@@ -105,7 +105,7 @@ impl RoutingService for Routing {
         ok(triage::reassign(&self.ctx, request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetSlaPolicy"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetSlaPolicy"), err(level = "info"))]
     async fn get_sla_policy(
         &self,
         _request: Request<pb::GetSlaPolicyRequest>,
@@ -115,7 +115,7 @@ impl RoutingService for Routing {
             .map(|p| pb::GetSlaPolicyResponse { policy: Some(p) }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "UpdateSlaPolicy"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "UpdateSlaPolicy"), err(level = "info"))]
     async fn update_sla_policy(
         &self,
         request: Request<pb::UpdateSlaPolicyRequest>,
@@ -126,7 +126,7 @@ impl RoutingService for Routing {
             .map(|p| pb::UpdateSlaPolicyResponse { policy: Some(p) }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ListHolidays"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListHolidays"), err(level = "info"))]
     async fn list_holidays(
         &self,
         request: Request<pb::ListHolidaysRequest>,
@@ -134,13 +134,13 @@ impl RoutingService for Routing {
         ok(sla::list_holidays(&self.ctx, request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "SetHolidays"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "SetHolidays"), err(level = "info"))]
     async fn set_holidays(&self, request: Request<pb::SetHolidaysRequest>) -> Reply<pb::SetHolidaysResponse> {
         let actor = admin(&request)?.subject;
         ok(sla::set_holidays(&self.ctx, &actor, request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "RunEscalations"), err)]
+    #[tracing::instrument(skip_all, fields(rpc.method = "RunEscalations"), err(level = "info"))]
     async fn run_escalations(
         &self,
         request: Request<pb::RunEscalationsRequest>,
