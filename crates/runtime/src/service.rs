@@ -85,6 +85,11 @@ pub async fn run<H: EventHandler>(
         Duration::from_secs(5),
         background.clone(),
     ));
+    // Stops with the relay, after the server: calls in flight may still append.
+    let notifier = tokio::spawn({
+        let (store, stop) = (ctx.store.clone(), background.clone());
+        async move { store.notify_relays(stop.cancelled_owned()).await }
+    });
     tracing::info!(service = ctx.name, addr = ?listener.local_addr().ok(), "serving");
     let served = serve_grpc(
         listener,
@@ -100,6 +105,7 @@ pub async fn run<H: EventHandler>(
         let relay = relay_task.await;
         let consumer = consumer_task.await;
         let _ = sampler.await;
+        let _ = notifier.await;
         (relay, consumer)
     })
     .await;

@@ -1,11 +1,12 @@
 //! Appending and reading events, with optimistic concurrency and a transactional outbox.
 
-use std::fmt;
+use std::{fmt, sync::Arc};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use kenduren_bus::{validate_token, CloudEvent};
 use sqlx::{PgConnection, PgPool};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -119,6 +120,8 @@ pub struct EventStore {
     pool: PgPool,
     service: String,
     source: String,
+    /// Raised by every append; [`EventStore::notify_relays`] turns it into a NOTIFY.
+    appended: Arc<Notify>,
 }
 
 const INSERT_EVENT: &str = r#"
@@ -151,6 +154,31 @@ impl EventStore {
             pool,
             service,
             source,
+            appended: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Wakes the active relay (in whichever instance holds it) after appends, until
+    /// `shutdown`. The NOTIFY is sent here, on its own short transaction, and not inside
+    /// the appending one: PostgreSQL serialises the commits of every transaction that
+    /// notifies (a database-wide lock held until the commit is durable), which would cost
+    /// writers their group commit. A notification may arrive just before the appending
+    /// transaction commits; the relay polls again shortly after each one for that case.
+    pub async fn notify_relays(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.appended.notified() => {}
+            }
+            // Let the writer's commit land first; appends meanwhile share this NOTIFY.
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            if let Err(error) = sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')")
+                .execute(&self.pool)
+                .await
+            {
+                tracing::debug!(%error, "cannot NOTIFY the relay; it polls");
+            }
         }
     }
 
@@ -271,9 +299,7 @@ impl EventStore {
             .bind(version)
             .execute(&mut *conn)
             .await?;
-        sqlx::query("SELECT pg_notify(current_schema() || '_outbox', '')")
-            .execute(&mut *conn)
-            .await?;
+        self.appended.notify_one();
         // Counted when written into the caller's transaction; a later rollback is rare.
         metrics::counter!("kenduren_events_appended_total", "service" => self.service.clone())
             .increment(events.len() as u64);

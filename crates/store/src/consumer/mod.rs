@@ -110,6 +110,8 @@ impl ConsumerConfig {
 /// How one pull request ended.
 enum BatchEnd {
     Drained,
+    /// Ended without a message: nothing to do, or a consumer the server no longer knows.
+    Idle,
     Failed,
     Shutdown,
 }
@@ -200,6 +202,17 @@ impl Consumer {
                     .await
                 {
                     BatchEnd::Drained => backoff.reset(),
+                    BatchEnd::Idle => {
+                        // A pull on a consumer the server no longer knows (its stream was
+                        // deleted and recreated, e.g. by `kenduren republish`, or the server
+                        // lost its store) gets no answer at all and ends like an idle one;
+                        // without this check the runner would pull on it forever.
+                        if let Err(error) = consumer.get_info().await {
+                            nats.failed(&error);
+                            break;
+                        }
+                        backoff.reset();
+                    }
                     BatchEnd::Shutdown => return Ok(()),
                     BatchEnd::Failed => {
                         shutdown.sleep(backoff.next_delay()).await;
@@ -247,6 +260,7 @@ impl Consumer {
                     nats.failed(&"pull request ended at once without messages");
                     return BatchEnd::Failed;
                 }
+                None if received == 0 => return BatchEnd::Idle,
                 None => return BatchEnd::Drained,
             }
         }

@@ -30,6 +30,9 @@ pub fn relay_lock_key(schema: &str) -> i64 {
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
+/// How soon the relay looks again after a notification (see `EventStore::notify_relays`).
+const RECHECK_AFTER_NOTIFY: Duration = Duration::from_millis(25);
+
 /// Relay settings.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -181,6 +184,7 @@ impl Relay {
         let mut listener: Option<PgListener> = None;
         let mut nats = Outage::new("nats (relay)");
         let mut backoff = Backoff::new(Duration::from_millis(100), self.config.max_backoff);
+        let mut recheck = false;
 
         let end = loop {
             if shutdown.requested() {
@@ -204,16 +208,27 @@ impl Relay {
             let interrupted = match (wait, listener.as_mut()) {
                 (Some(delay), _) => shutdown.sleep(delay).await,
                 (None, None) => shutdown.sleep(self.config.poll_interval).await,
-                (None, Some(l)) => tokio::select! {
-                    _ = shutdown.wait() => true,
-                    _ = tokio::time::sleep(self.config.poll_interval) => false,
-                    received = l.recv() => {
-                        // One flush serves any number of notifications.
-                        while l.next_buffered().is_some() {}
-                        listener_failed = received.is_err();
-                        false
+                (None, Some(l)) => {
+                    // A notification can arrive just before the writer's commit is visible:
+                    // after one, look again shortly instead of a whole poll interval later.
+                    let next_poll = if recheck {
+                        RECHECK_AFTER_NOTIFY
+                    } else {
+                        self.config.poll_interval
+                    };
+                    recheck = false;
+                    tokio::select! {
+                        _ = shutdown.wait() => true,
+                        _ = tokio::time::sleep(next_poll) => false,
+                        received = l.recv() => {
+                            // One flush serves any number of notifications.
+                            while l.next_buffered().is_some() {}
+                            listener_failed = received.is_err();
+                            recheck = true;
+                            false
+                        }
                     }
-                },
+                }
             };
             if listener_failed {
                 // Polling still covers us; the listener is rebuilt next round.

@@ -158,6 +158,12 @@ async fn append_writes_outbox_inbox_positions_and_notifies() {
     let mut listener = PgListener::connect_with(&pool).await.expect("listener");
     listener.listen("intake_outbox").await.expect("listen");
 
+    let stop = tokio_util_free_stop();
+    let notifier = {
+        let store = store.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move { store.notify_relays(async move { stop.notified().await }).await })
+    };
     let events = vec![new_event(&s, "A"), new_event(&s, "B")];
     let ids: Vec<_> = events.iter().map(|e| e.event_id).collect();
     append(&store, "q1", ExpectedVersion::NoStream, events)
@@ -169,6 +175,8 @@ async fn append_writes_outbox_inbox_positions_and_notifies() {
         .expect("notified in time")
         .expect("notification");
     assert_eq!(notified.channel(), "intake_outbox");
+    stop.notify_one();
+    notifier.await.expect("notifier stops");
 
     let outbox: Vec<(uuid::Uuid, bool)> =
         kenduren_store::sqlx::query_as("SELECT event_id, published FROM outbox ORDER BY position")
@@ -235,4 +243,9 @@ async fn unpublishable_or_duplicate_events_are_refused() {
         "{again:?}"
     );
     assert_eq!(count(store.pool(), "SELECT count(*) FROM events").await, 1);
+}
+
+/// A stop signal for the notifier (tests do not depend on tokio-util).
+fn tokio_util_free_stop() -> std::sync::Arc<tokio::sync::Notify> {
+    std::sync::Arc::new(tokio::sync::Notify::new())
 }
