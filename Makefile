@@ -85,3 +85,8 @@ bench: services ## Run the load benchmark (release build, kenduren bench)
 .PHONY: deploy-check
 deploy-check: ## Validate deploy/: Dockerfile, compose, NATS config and permissions, Kubernetes manifests
 	@bash scripts/validate-deploy.sh
+
+.PHONY: chaos
+chaos: ## Fault-injection suite: the services as processes, private NATS/PostgreSQL killed, wiped, cut (minutes; CHAOS_ARGS=--only=...)
+	$(CARGO) build -p kenduren -p kenduren-chaos
+	"$${CARGO_TARGET_DIR:-target}/debug/kenduren-chaos" --binary "$${CARGO_TARGET_DIR:-target}/debug/kenduren" $(CHAOS_ARGS)
