@@ -73,7 +73,8 @@ impl TestSystem {
             stream: format!("KT_{id}"),
             subject_prefix: format!("kt{}", &id[..12]),
             stream_replicas: 1,
-            pool_size: 4,
+            // Small pools: several systems run at once against one server (max_connections 100).
+            pool_size: 2,
             auth_key: TokenKey::generate_base64(),
             ..BackboneSettings::default()
         };

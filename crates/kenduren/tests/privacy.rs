@@ -101,6 +101,7 @@ fn start_dev(
         .env("KENDUREN_SUBJECT_PREFIX", prefix)
         .env("KENDUREN_AUTH_KEY", key)
         .env("KENDUREN_METRICS_ADDR", "off")
+        .env("KENDUREN_POOL_SIZE", "2")
         .env("KENDUREN_INTAKE_ADDR", format!("127.0.0.1:{}", ports[0]))
         .env("KENDUREN_ROUTING_ADDR", format!("127.0.0.1:{}", ports[1]))
         .env("KENDUREN_ANSWERING_ADDR", format!("127.0.0.1:{}", ports[2]))

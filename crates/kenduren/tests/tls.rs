@@ -120,6 +120,7 @@ async fn services_and_nats_talk_only_tls_and_mutual_tls_keeps_strangers_out() {
         stream: format!("KT_{id}"),
         subject_prefix: format!("kt{}", &id[..12]),
         auth_key: key_text.clone(),
+        pool_size: 2,
         tls: TlsSettings {
             server_cert: Some(pki.path("server.pem")),
             server_key: Some(pki.path("server.key")),
