@@ -75,7 +75,7 @@ impl Deployment {
             .env("KENDUREN_AUTH_KEY", &self.key)
             .env("KENDUREN_LISTEN_ADDR", format!("127.0.0.1:{}", self.port))
             .env("KENDUREN_METRICS_ADDR", "off")
-        .env("KENDUREN_POOL_SIZE", "2")
+            .env("KENDUREN_POOL_SIZE", "2")
             .env("KENDUREN_SHUTDOWN_GRACE", GRACE_SECONDS.to_string())
             .env("KENDUREN_DRAIN_DELAY", "1")
             .env("RUST_LOG", "warn")
