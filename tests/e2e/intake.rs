@@ -8,9 +8,9 @@ mod sessions;
 use futures::TryStreamExt;
 use kenduren_proto::{
     answering::v1::{AnswerQuestionRequest, InboxItem, ListInboxRequest},
-    events::v1::{Channel, Location, QuestionKind, QuestionStatus},
+    events::v1::{Channel, QuestionKind, QuestionStatus},
     intake::v1::{
-        intake_service_client::IntakeServiceClient, Citizen, SubmitQuestionRequest, SubmitQuestionResponse,
+        intake_service_client::IntakeServiceClient, SubmitQuestionRequest, SubmitQuestionResponse,
         TrackQuestionRequest, TrackQuestionResponse, WithdrawQuestionRequest,
     },
 };
@@ -19,29 +19,13 @@ use tonic_types::StatusExt;
 
 use crate::support::{eventually, Authed, TestSystem};
 
-/// A valid submission about a lost KTP from Kalirejo, Bangil.
+/// The walking skeleton's KTP question, with an e-mail so that field is validated too.
 pub(crate) fn ktp(request_id: &str) -> SubmitQuestionRequest {
-    SubmitQuestionRequest {
-        request_id: request_id.into(),
-        kind: QuestionKind::Question as i32,
-        category: "kependudukan".into(),
-        text: "Bagaimana mengurus KTP-el yang hilang?".into(),
-        channel: Channel::Web as i32,
-        session_id: String::new(),
-        location: Some(Location {
-            kecamatan: "Bangil".into(),
-            desa: "Kalirejo".into(),
-            latitude: None,
-            longitude: None,
-        }),
-        citizen: Some(Citizen {
-            name: "Siti Aminah".into(),
-            phone: "081234567890".into(),
-            email: "siti@example.org".into(),
-            anonymous: false,
-            confidential: false,
-        }),
+    let mut request = crate::walking_skeleton::ktp_question(request_id);
+    if let Some(citizen) = request.citizen.as_mut() {
+        citizen.email = "siti@example.org".into();
     }
+    request
 }
 
 /// The fields named in an INVALID_ARGUMENT's violations, in order.
