@@ -26,16 +26,6 @@ pub static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 /// Service, schema, relay and consumer name.
 pub const NAME: &str = "answering";
 
-/// Runs answering on `listener` until `shutdown` is cancelled; citizens' contacts are
-/// "unavailable" (see [`run_with_contacts`]).
-pub async fn run(
-    backbone: &Backbone,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> Result<(), RuntimeError> {
-    run_with_contacts(backbone, listener, shutdown, IntakeContacts::disabled()).await
-}
-
 /// Runs answering, fetching citizens' contacts from intake with `contacts`.
 pub async fn run_with_contacts(
     backbone: &Backbone,
