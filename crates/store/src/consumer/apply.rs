@@ -1,11 +1,12 @@
-//! One event, one transaction: inbox and stream-position checks, the handler, and the
-//! bookkeeping that makes redeliveries and out-of-order arrivals harmless.
+//! Applying events: inbox and stream-position checks, the handler, and the bookkeeping
+//! that makes redeliveries and out-of-order arrivals harmless — one event per
+//! transaction, or a burst of them in one.
 
 use std::collections::BTreeMap;
 
 use async_nats::HeaderMap;
 use kenduren_bus::CloudEvent;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{EventHandler, HandlerError};
@@ -37,82 +38,130 @@ pub(crate) async fn apply<H: EventHandler>(
     event: &CloudEvent,
 ) -> Result<Outcome, sqlx::Error> {
     let mut tx = pool.begin().await?;
-
-    let seen: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2)")
-            .bind(consumer)
-            .bind(event.id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if seen {
-        return Ok(Outcome::Duplicate);
+    if let Some(outcome) = check(&mut tx, consumer, check_causation, event).await? {
+        return Ok(outcome);
     }
-
-    // FOR UPDATE serialises instances of this consumer working on the same stream.
-    let position: Option<i64> = sqlx::query_scalar(
-        "SELECT version FROM stream_positions \
-         WHERE consumer = $1 AND source = $2 AND stream_id = $3 FOR UPDATE",
-    )
-    .bind(consumer)
-    .bind(&event.source)
-    .bind(&event.subject)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let position = position.unwrap_or(0);
-    if event.stream_version <= position {
-        return Ok(Outcome::Duplicate);
+    if let Err(error) = handler.handle(&mut tx, event).await {
+        return Ok(refused(error));
     }
-    if event.stream_version > position + 1 {
-        return Ok(Outcome::Gap(format!(
-            "stream {} of {} is at version {position}, event has version {}",
-            event.subject, event.source, event.stream_version
-        )));
-    }
-    if let Some(cause) = event.causation_id.filter(|_| check_causation) {
-        let cause_seen: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2)")
-                .bind(consumer)
-                .bind(cause)
-                .fetch_one(&mut *tx)
-                .await?;
-        if !cause_seen {
-            return Ok(Outcome::Gap(format!("causing event {cause} not applied yet")));
-        }
-    }
-
-    match handler.handle(&mut tx, event).await {
-        Ok(()) => {}
-        Err(HandlerError::Gap(reason)) => return Ok(Outcome::Gap(reason)),
-        Err(HandlerError::Poison(reason)) => return Ok(Outcome::Poison(reason)),
-        Err(error @ HandlerError::Transient(_)) => return Ok(Outcome::Transient(error_chain(&error))),
-    }
-
-    let recorded = sqlx::query("INSERT INTO inbox (consumer, event_id) VALUES ($1, $2)")
-        .bind(consumer)
-        .bind(event.id)
-        .execute(&mut *tx)
-        .await;
-    if let Err(error) = recorded {
+    if let Err(error) = record(&mut tx, consumer, event).await {
         // Another instance applied the same event concurrently and committed first.
         if error.as_database_error().is_some_and(|e| e.is_unique_violation()) {
             return Ok(Outcome::Duplicate);
         }
         return Err(error);
     }
+    tx.commit().await?;
+    Ok(Outcome::Applied)
+}
+
+/// Applies `events` in order in one transaction, so a burst costs one commit instead of
+/// one per event. Events that are duplicates or gaps are decided without writing and
+/// do not disturb the others. `Ok(None)` means the batch could not be settled as a
+/// whole — a handler refused an event after it may have written, or another instance
+/// raced us — and was rolled back: the caller applies the events one by one, which
+/// decides each exactly as [`apply`] always has.
+pub(crate) async fn apply_batch<H: EventHandler>(
+    pool: &PgPool,
+    consumer: &str,
+    check_causation: bool,
+    handler: &H,
+    events: &[&CloudEvent],
+) -> Result<Option<Vec<Outcome>>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut outcomes = Vec::with_capacity(events.len());
+    for event in events {
+        if let Some(outcome) = check(&mut tx, consumer, check_causation, event).await? {
+            outcomes.push(outcome);
+            continue;
+        }
+        if handler.handle(&mut tx, event).await.is_err() {
+            return Ok(None);
+        }
+        if let Err(error) = record(&mut tx, consumer, event).await {
+            if error.as_database_error().is_some_and(|e| e.is_unique_violation()) {
+                return Ok(None);
+            }
+            return Err(error);
+        }
+        outcomes.push(Outcome::Applied);
+    }
+    tx.commit().await?;
+    Ok(Some(outcomes))
+}
+
+/// Decides, without writing, whether `event` is a duplicate or a gap for `consumer`;
+/// `None` when it is next in its stream and may be applied. Locks the stream's position
+/// row, which serialises instances of this consumer working on the same stream.
+async fn check(
+    conn: &mut PgConnection,
+    consumer: &str,
+    check_causation: bool,
+    event: &CloudEvent,
+) -> Result<Option<Outcome>, sqlx::Error> {
+    // One round trip for the three questions asked of every event.
+    let (seen, position, cause_seen): (bool, Option<i64>, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2),
+                (SELECT version FROM stream_positions
+                  WHERE consumer = $1 AND source = $3 AND stream_id = $4 FOR UPDATE),
+                $5::uuid IS NULL
+                  OR EXISTS (SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $5)",
+    )
+    .bind(consumer)
+    .bind(event.id)
+    .bind(&event.source)
+    .bind(&event.subject)
+    .bind(event.causation_id.filter(|_| check_causation))
+    .fetch_one(&mut *conn)
+    .await?;
+    if seen {
+        return Ok(Some(Outcome::Duplicate));
+    }
+    let position = position.unwrap_or(0);
+    if event.stream_version <= position {
+        return Ok(Some(Outcome::Duplicate));
+    }
+    if event.stream_version > position + 1 {
+        return Ok(Some(Outcome::Gap(format!(
+            "stream {} of {} is at version {position}, event has version {}",
+            event.subject, event.source, event.stream_version
+        ))));
+    }
+    if !cause_seen {
+        let cause = event.causation_id.map(|c| c.to_string()).unwrap_or_default();
+        return Ok(Some(Outcome::Gap(format!(
+            "causing event {cause} not applied yet"
+        ))));
+    }
+    Ok(None)
+}
+
+/// Records `event` as applied: its inbox row and its stream's new position.
+async fn record(conn: &mut PgConnection, consumer: &str, event: &CloudEvent) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO stream_positions (consumer, source, stream_id, version) \
-         VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (consumer, source, stream_id) \
+        "WITH recorded AS (INSERT INTO inbox (consumer, event_id) VALUES ($1, $2))
+         INSERT INTO stream_positions (consumer, source, stream_id, version)
+         VALUES ($1, $3, $4, $5)
+         ON CONFLICT (consumer, source, stream_id)
          DO UPDATE SET version = GREATEST(stream_positions.version, EXCLUDED.version)",
     )
     .bind(consumer)
+    .bind(event.id)
     .bind(&event.source)
     .bind(&event.subject)
     .bind(event.stream_version)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    tx.commit().await?;
-    Ok(Outcome::Applied)
+    Ok(())
+}
+
+/// The outcome of a handler's refusal.
+fn refused(error: HandlerError) -> Outcome {
+    match error {
+        HandlerError::Gap(reason) => Outcome::Gap(reason),
+        HandlerError::Poison(reason) => Outcome::Poison(reason),
+        error @ HandlerError::Transient(_) => Outcome::Transient(error_chain(&error)),
+    }
 }
 
 /// The error and its sources on one line.

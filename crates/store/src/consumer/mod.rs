@@ -1,8 +1,9 @@
 //! The consumer runner: a durable JetStream pull consumer feeding an [`EventHandler`],
 //! exactly once per consumer and in stream order.
 //!
-//! Each message is applied in one transaction together with an inbox row and the
-//! stream position, then acked. Redeliveries hit the inbox; a later version arriving
+//! Each message is applied together with an inbox row and the stream position, then
+//! acked; the messages that have already arrived share one transaction, so a burst
+//! pays one commit. Redeliveries hit the inbox; a later version arriving
 //! before an earlier one is a gap: rolled back and nak'ed with a delay until the gap
 //! fills. Messages that cannot be decoded, are poison, or keep failing until their
 //! deliveries are nearly exhausted are parked in `dead_letters`, never silently dropped.
@@ -10,19 +11,17 @@
 mod advisory;
 mod apply;
 mod handler;
+mod settle;
 
 use std::future::Future;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy, AckKind};
-use futures::StreamExt;
-use kenduren_bus::CloudEvent;
+use async_nats::jetstream::{self, consumer::pull, consumer::AckPolicy};
+use futures::{FutureExt, StreamExt};
 use sqlx::PgPool;
-use tracing::Instrument;
 
-use crate::util::{exponential, Backoff, Outage, Shutdown};
+use crate::util::{Backoff, Outage, Shutdown};
 use crate::StoreError;
-use apply::{apply, park, DeadLetter, Outcome};
 
 pub use apply::dead_letter_count;
 pub use handler::{BoxError, EventHandler, HandlerError};
@@ -244,10 +243,27 @@ impl Consumer {
             match next {
                 Some(Ok(message)) => {
                     nats.recovered();
-                    received += 1;
-                    self.process(pool, handler, message, shutdown, db).await;
+                    // Whatever else has already arrived goes into the same transaction.
+                    let mut chunk = vec![message];
+                    let mut failed = None;
+                    while chunk.len() < self.config.batch_size {
+                        match batch.next().now_or_never() {
+                            Some(Some(Ok(message))) => chunk.push(message),
+                            Some(Some(Err(error))) => {
+                                failed = Some(error);
+                                break;
+                            }
+                            Some(None) | None => break,
+                        }
+                    }
+                    received += chunk.len();
+                    self.process_chunk(pool, handler, chunk, shutdown, db).await;
                     if shutdown.requested() {
                         return BatchEnd::Shutdown;
+                    }
+                    if let Some(error) = failed {
+                        nats.failed(&error);
+                        return BatchEnd::Failed;
                     }
                 }
                 Some(Err(error)) => {
@@ -264,147 +280,6 @@ impl Consumer {
                 None => return BatchEnd::Drained,
             }
         }
-    }
-
-    /// Handles one message to the end (ack, nak or park), retrying in place while our
-    /// own Postgres bookkeeping fails so that an outage does not burn deliveries.
-    async fn process<H: EventHandler>(
-        &self,
-        pool: &PgPool,
-        handler: &H,
-        message: jetstream::Message,
-        shutdown: &mut Shutdown<'_>,
-        db: &mut Outage,
-    ) {
-        let (sequence, delivered) = match message.info() {
-            Ok(info) => (i64::try_from(info.stream_sequence).ok(), info.delivered),
-            Err(_) => (None, 1),
-        };
-        let span = tracing::info_span!(
-            "consume event",
-            "messaging.system" = "nats",
-            "messaging.operation" = "process",
-            "messaging.destination.name" = %message.subject,
-            "messaging.consumer.group.name" = %self.config.durable_name,
-            "messaging.message.id" = tracing::field::Empty,
-            "messaging.nats.delivered" = delivered,
-            "kenduren.event.type" = tracing::field::Empty,
-        );
-        async {
-            let mut retry = Backoff::new(Duration::from_millis(200), self.config.backoff_cap);
-            loop {
-                match self
-                    .process_once(pool, handler, &message, sequence, delivered)
-                    .await
-                {
-                    Ok(()) => {
-                        db.recovered();
-                        return;
-                    }
-                    Err(error) => {
-                        db.failed(&error);
-                        // Keep the message ours while we wait for Postgres.
-                        let _ = message.ack_with(AckKind::Progress).await;
-                        if shutdown.sleep(retry.next_delay()).await {
-                            // Not acked: the server redelivers it after ack_wait.
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-        .instrument(span)
-        .await;
-    }
-
-    async fn process_once<H: EventHandler>(
-        &self,
-        pool: &PgPool,
-        handler: &H,
-        message: &jetstream::Message,
-        sequence: Option<i64>,
-        delivered: i64,
-    ) -> Result<(), sqlx::Error> {
-        let headers = message.headers.as_ref();
-        let letter = |event_id, error| DeadLetter {
-            consumer: &self.config.durable_name,
-            event_id,
-            subject: message.subject.as_str(),
-            stream_sequence: sequence,
-            deliveries: Some(delivered),
-            error,
-            headers,
-            payload: &message.payload,
-        };
-
-        let event = match CloudEvent::from_message(headers, message.payload.clone()) {
-            Ok(event) => event,
-            Err(error) => {
-                let error = format!("undecodable envelope: {error}");
-                consumed(&self.config.durable_name, "dead_lettered");
-                tracing::warn!(%error, "parking undecodable message");
-                park(pool, &letter(None, error.as_str())).await?;
-                ack(message).await;
-                return Ok(());
-            }
-        };
-        let span = tracing::Span::current();
-        span.record("messaging.message.id", tracing::field::display(event.id));
-        span.record("kenduren.event.type", event.ty.as_str());
-
-        let config = &self.config;
-        let (reason, base) = match apply(
-            pool,
-            &config.durable_name,
-            config.check_causation,
-            handler,
-            &event,
-        )
-        .await?
-        {
-            Outcome::Applied => {
-                consumed(&config.durable_name, "applied");
-                tracing::debug!("event applied");
-                ack(message).await;
-                return Ok(());
-            }
-            Outcome::Duplicate => {
-                consumed(&config.durable_name, "duplicate");
-                tracing::debug!("duplicate event skipped");
-                ack(message).await;
-                return Ok(());
-            }
-            Outcome::Poison(reason) => {
-                consumed(&config.durable_name, "dead_lettered");
-                tracing::warn!(%reason, "parking poison event");
-                let error = format!("poison: {reason}");
-                park(pool, &letter(Some(event.id), error.as_str())).await?;
-                ack(message).await;
-                return Ok(());
-            }
-            Outcome::Gap(reason) => (format!("gap: {reason}"), config.gap_delay),
-            Outcome::Transient(reason) => (format!("transient: {reason}"), config.backoff_base),
-        };
-        consumed(
-            &config.durable_name,
-            if reason.starts_with("gap") { "gap" } else { "retry" },
-        );
-
-        if config.max_deliver > 0 && delivered >= config.max_deliver - 1 {
-            consumed(&config.durable_name, "dead_lettered");
-            tracing::warn!(%reason, delivered, "giving up on event; parking it");
-            let error = format!("gave up after {delivered} deliveries: {reason}");
-            park(pool, &letter(Some(event.id), error.as_str())).await?;
-            ack(message).await;
-            return Ok(());
-        }
-        let attempt = u32::try_from(delivered.saturating_sub(1)).unwrap_or(u32::MAX);
-        let delay = exponential(base, config.backoff_cap, attempt);
-        tracing::debug!(%reason, ?delay, "event not applied; nak with delay");
-        if let Err(error) = message.ack_with(AckKind::Nak(Some(delay))).await {
-            tracing::debug!(%error, "nak failed; the server redelivers after ack_wait");
-        }
-        Ok(())
     }
 }
 

@@ -97,6 +97,74 @@ async fn out_of_order_pair_is_applied_in_order_exactly_once() {
     assert_eq!(dead_letter_count(&pool, "routing").await.expect("count"), 0);
 }
 
+/// A backlog arrives as full pulls, which the runner applies a chunk per transaction.
+/// A refusal inside a chunk (poison here) and a gap (one stream's versions swapped)
+/// must still leave every other event applied once, in version order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_with_poison_and_a_gap_inside_is_applied_in_order_exactly_once() {
+    let db = TestDb::create().await;
+    let bus = TestBus::create().await;
+    let pool = db.pool("routing").await;
+    let subject = bus.subjects.question(None, "Q");
+    let streams = ["q1", "q2", "q3", "q4", "q5"];
+    let versions = 1..=12;
+
+    let mut backlog = Vec::new();
+    for version in versions.clone() {
+        for stream in streams {
+            backlog.push(foreign_event(
+                stream,
+                version,
+                "kenduren.events.v1.QuestionSubmitted",
+            ));
+        }
+        if version == 6 {
+            backlog.push(foreign_event("poisoned", 1, "test.Poison"));
+        }
+    }
+    // q3's version 4 arrives after its version 5.
+    let v4 = backlog
+        .iter()
+        .position(|e| e.subject == "q3" && e.stream_version == 4)
+        .unwrap();
+    let v5 = backlog
+        .iter()
+        .position(|e| e.subject == "q3" && e.stream_version == 5)
+        .unwrap();
+    backlog.swap(v4, v5);
+    for event in &backlog {
+        bus.publish(&subject, event, &event.id.to_string()).await;
+    }
+
+    let consumer = spawn_consumer(
+        &pool,
+        &bus,
+        fast_consumer_config("routing", &bus.subjects.questions()),
+        Recorder::new("routing"),
+    );
+    wait_until("every stream applied", WAIT, || async {
+        let mut done = true;
+        for stream in streams {
+            done &= applied_versions(&pool, "routing", stream).await.len() == 12;
+        }
+        done
+    })
+    .await;
+    wait_until("consumer caught up", WAIT, || caught_up(&bus, "routing")).await;
+    consumer.stop().await.expect("consumer stops");
+
+    for stream in streams {
+        assert_eq!(
+            applied_versions(&pool, "routing", stream).await,
+            versions.clone().collect::<Vec<_>>(),
+            "{stream}"
+        );
+    }
+    assert_eq!(count(&pool, "SELECT count(*) FROM inbox").await, 60);
+    assert_eq!(dead_letter_count(&pool, "routing").await.expect("count"), 1);
+    assert!(applied_versions(&pool, "routing", "poisoned").await.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_messages_are_dead_lettered_and_the_consumer_keeps_going() {
     let db = TestDb::create().await;
