@@ -220,6 +220,12 @@ async def exercise(url: str, http: str, passwords: dict[str, str], strip_sync: b
     await opd.nc.flush()
     await svc.nc.request(f"{q}.{ME}.followup", b"{}", timeout=2, headers={"Nats-Msg-Id": "evt-live"})
     await svc.nc.request(f"{q}.{OTHER}.followup", b"{}", timeout=2, headers={"Nats-Msg-Id": "evt-live-2"})
+    # Wait for the delivery rather than a fixed pause: under load (CI compiles beside
+    # this check) 0.3 s was not always enough. Then a short pause catches anything extra.
+    for _ in range(100):
+        if live:
+            break
+        await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)
     c.ok(live == [f"{q}.{ME}.followup"], "subscribes to its own subjects live (and sees only those)", str(live))
     c.ok(not opd.errors, "no permission errors so far", "; ".join(opd.errors))
