@@ -13,7 +13,7 @@ use kenduren_runtime::{
     },
     timestamp, ApiError, ServiceContext,
 };
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use crate::{audit, paging::Page};
 
@@ -21,8 +21,11 @@ use crate::{audit, paging::Page};
 const SHIPPED_HOLIDAYS: &str = include_str!("../../../data/holidays.json");
 
 /// Seeds the calendar from `holidays.json` (in `KENDUREN_REFERENCE_DIR` if it has one,
-/// else the shipped file) unless it has holidays or an admin has ever set them.
-pub(crate) async fn seed_holidays(pool: &PgPool) -> Result<(), kenduren_runtime::RuntimeError> {
+/// else the shipped file) unless it has holidays or an admin has ever set them, and
+/// announces the calendar in force as one `HolidaysSet` per year (actor `seed`) unless
+/// one was ever announced — without that, consumers such as reporting would count
+/// working hours on holidays until an admin first set a year.
+pub(crate) async fn seed_holidays(ctx: &ServiceContext) -> Result<(), kenduren_runtime::RuntimeError> {
     let text = match std::env::var_os("KENDUREN_REFERENCE_DIR")
         .map(|d| std::path::PathBuf::from(d).join("holidays.json"))
         .filter(|p| p.exists())
@@ -33,18 +36,21 @@ pub(crate) async fn seed_holidays(pool: &PgPool) -> Result<(), kenduren_runtime:
     };
     let holidays =
         parse_holidays(&text).map_err(|e| kenduren_runtime::RuntimeError::Config(e.to_string()))?;
-    let mut tx = pool.begin().await?;
+    let mut tx = ctx.pool.begin().await?;
     // Serialises concurrent first starts of several instances.
     sqlx::query("LOCK TABLE holidays IN EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
-    let (present,): (bool,) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM holidays) OR EXISTS (SELECT 1 FROM events WHERE event_type = $1)",
+    let (seeded, announced): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM holidays), EXISTS (SELECT 1 FROM events WHERE event_type = $1)",
     )
     .bind(<ev::HolidaysSet as kenduren_proto::EventMessage>::TYPE)
     .fetch_one(&mut *tx)
     .await?;
-    if !present {
+    if announced {
+        return Ok(());
+    }
+    if !seeded {
         for h in &holidays {
             sqlx::query("INSERT INTO holidays (day, name) VALUES ($1, $2)")
                 .bind(h.date)
@@ -53,6 +59,32 @@ pub(crate) async fn seed_holidays(pool: &PgPool) -> Result<(), kenduren_runtime:
                 .await?;
         }
         tracing::info!(holidays = holidays.len(), "seeded the holiday calendar");
+    }
+    let in_force: Vec<(NaiveDate, String)> = sqlx::query_as("SELECT day, name FROM holidays ORDER BY day")
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut years: std::collections::BTreeMap<i32, Vec<ev::Holiday>> = Default::default();
+    for (day, name) in in_force {
+        years.entry(day.year()).or_default().push(holiday_to_proto(day, name));
+    }
+    for (year, holidays) in years {
+        let event = ev::HolidaysSet {
+            year,
+            holidays,
+            actor: "seed".to_owned(),
+            set_at: Some(timestamp(Utc::now())),
+        };
+        let subject = ctx
+            .subjects
+            .routing(<ev::HolidaysSet as kenduren_proto::EventMessage>::NAME);
+        ctx.store
+            .append(
+                &mut tx,
+                &format!("holidays-{year}"),
+                kenduren_store::ExpectedVersion::Any,
+                vec![kenduren_runtime::new_event(&event, subject, None)],
+            )
+            .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -12,7 +12,7 @@ use sqlx::Connection;
 use tonic::Code;
 
 use super::{in_inbox, submit};
-use crate::support::TestSystem;
+use crate::support::{eventually, TestSystem};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sla_policy_and_holidays_are_admin_data_and_every_change_is_an_audited_event() {
@@ -46,6 +46,25 @@ async fn the_sla_policy_and_holidays_are_admin_data_and_every_change_is_an_audit
         shipped.iter().any(|h| h.date == "2026-03-21"),
         "Idul Fitri 1447 H is seeded"
     );
+    // Reporting counts working hours with the same calendar, before any admin sets one.
+    let reporting = sqlx::PgPool::connect(&sys.settings.database_url)
+        .await
+        .expect("db");
+    let reporting_knows: Vec<String> = eventually("reporting has the seeded holidays", || {
+        let db = reporting.clone();
+        async move {
+            let days: Vec<String> = sqlx::query_scalar(
+                "SELECT day::text FROM reporting.holidays WHERE day IN ('2026-03-21', '2027-01-01') ORDER BY day",
+            )
+            .fetch_all(&db)
+            .await
+            .expect("reporting's holidays");
+            (days.len() == 2).then_some(days)
+        }
+    })
+    .await;
+    assert_eq!(reporting_knows, ["2026-03-21", "2027-01-01"]);
+    reporting.close().await;
 
     let bad = sys
         .routing
@@ -164,7 +183,8 @@ async fn the_sla_policy_and_holidays_are_admin_data_and_every_change_is_an_audit
     .await
     .expect("events");
     let streams: Vec<_> = audit.iter().map(|(s, _)| s.as_str()).collect();
-    assert_eq!(streams, ["sla-policy", "holidays-2027", "opd-DISPUSIP"]);
+    // The first is the seeded calendar, announced when routing first started.
+    assert_eq!(streams, ["holidays-2027", "sla-policy", "holidays-2027", "opd-DISPUSIP"]);
     assert!(
         audit.iter().all(|(_, subject)| subject.contains(".v1.routing.")),
         "{audit:?}"
