@@ -4,6 +4,7 @@
 
 mod events;
 mod scenario;
+mod sessions;
 
 use async_nats::jetstream;
 use kenduren_proto::reporting::v1::{

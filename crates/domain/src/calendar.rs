@@ -206,7 +206,8 @@ impl SlaPolicy {
     }
 }
 
-fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
+/// Midnight WIB at the end of `day`.
+pub(crate) fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
     let next = day.succ_opt().unwrap_or(day);
     let midnight = next.and_hms_opt(0, 0, 0).unwrap_or_default();
     wib()

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod question;
 pub mod routing;
+pub mod session;
 
 pub use calendar::{
     parse_holidays, Deadlines, Holiday, HolidayFileError, SlaPolicy, SlaTarget, WorkCalendar,

@@ -101,7 +101,7 @@ impl ReportingService for Reporting {
             return Err(ApiError::field("session_id", "required").into());
         }
         Ok(Response::new(
-            session::report(&self.ctx.pool, &req.session_id).await?,
+            session::report(&self.ctx.pool, &req.session_id, Utc::now()).await?,
         ))
     }
 

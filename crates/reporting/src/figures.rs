@@ -12,7 +12,8 @@ pub const WORKDAY_END_HOUR: u32 = 16;
 
 /// Working hours between `from` and `to`: the part of `[from, to)` that falls on a
 /// working day of `calendar` (Mon–Fri minus holidays, by the WIB date) between 08:00
-/// and 16:00 WIB, in hours. Zero when `to` is not after `from`.
+/// and 16:00 WIB, in hours, exact to the microsecond (figures round once, with
+/// [`round_hours`], not per day). Zero when `to` is not after `from`.
 pub fn working_hours(calendar: &WorkCalendar, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     if to <= from {
         return 0.0;
@@ -20,7 +21,7 @@ pub fn working_hours(calendar: &WorkCalendar, from: DateTime<Utc>, to: DateTime<
     let tz = wib();
     let last = to.with_timezone(&tz).date_naive();
     let mut day = from.with_timezone(&tz).date_naive();
-    let mut seconds: i64 = 0;
+    let mut micros: i64 = 0;
     while day <= last {
         if calendar.is_working_day(day) {
             let at = |hour| {
@@ -33,7 +34,7 @@ pub fn working_hours(calendar: &WorkCalendar, from: DateTime<Utc>, to: DateTime<
                 let start = open.max(from);
                 let end = close.min(to);
                 if end > start {
-                    seconds += (end - start).num_seconds();
+                    micros += (end - start).num_microseconds().unwrap_or(0);
                 }
             }
         }
@@ -42,7 +43,7 @@ pub fn working_hours(calendar: &WorkCalendar, from: DateTime<Utc>, to: DateTime<
             None => break,
         }
     }
-    seconds as f64 / 3600.0
+    micros as f64 / 3_600_000_000.0
 }
 
 /// Nearest-rank percentile `p` (0 < p ≤ 100) of `values`: the value at rank
@@ -147,6 +148,19 @@ mod tests {
             working_hours(&cal, at(2026, 12, 23, 8, 0), at(2026, 12, 25, 16, 0)),
             16.0
         );
+    }
+
+    #[test]
+    fn fractions_of_a_second_add_up_before_the_figure_is_rounded() {
+        let cal = WorkCalendar::default();
+        let half = chrono::Duration::milliseconds(500);
+        // 0.5 s before Friday's close and 0.5 s after Monday's opening: one second.
+        let h = working_hours(
+            &cal,
+            at(2026, 11, 27, 16, 0) - half,
+            at(2026, 11, 30, 8, 0) + half,
+        );
+        assert_eq!(round_hours(h), 1.0 / 3600.0);
     }
 
     #[test]

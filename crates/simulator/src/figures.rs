@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kenduren_proto::reporting::v1::{GetSessionReportResponse, LabelCount, OpdScorecard};
 
-/// One OPD's figures. Working-hour percentiles are not here: they depend on instants
-/// inside the services' calls that no client observes to the microsecond.
+/// One OPD's figures.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OpdFigures {
     /// Questions (last) assigned to the OPD.
@@ -28,6 +27,11 @@ pub struct OpdFigures {
     pub answered_on_the_spot: u64,
     /// (level, questions that reached it while assigned to the OPD), ascending.
     pub escalated: Vec<(u32, u64)>,
+    /// Median working hours from the (last) assignment to the first answer, rounded to
+    /// the second, of the answered questions.
+    pub median_working_hours_to_answer: f64,
+    /// The same at the 90th percentile (nearest rank).
+    pub p90_working_hours_to_answer: f64,
     /// Mean latest rating of rated questions.
     pub average_rating: f64,
     /// Rated questions.
@@ -53,6 +57,8 @@ impl OpdFigures {
             on_site: c.on_site,
             answered_on_the_spot: c.answered_on_the_spot,
             escalated: c.escalated.iter().map(|e| (e.level, e.questions)).collect(),
+            median_working_hours_to_answer: c.median_working_hours_to_answer,
+            p90_working_hours_to_answer: c.p90_working_hours_to_answer,
             average_rating: c.average_rating,
             rated: c.rated,
             reopened: c.reopened,
@@ -79,6 +85,8 @@ impl OpdFigures {
             ("on_site", self.on_site.to_string()),
             ("on_the_spot", self.answered_on_the_spot.to_string()),
             ("escalated", if levels.is_empty() { "-".into() } else { levels }),
+            ("median_h", exact(self.median_working_hours_to_answer)),
+            ("p90_h", exact(self.p90_working_hours_to_answer)),
             ("avg_rating", exact(self.average_rating)),
             ("rated", self.rated.to_string()),
             ("reopened", self.reopened.to_string()),
@@ -113,8 +121,10 @@ pub struct SessionFigures {
     pub opds_expected: Vec<String>,
     /// OPDs that checked in (expected or not).
     pub opds_checked_in: Vec<String>,
-    /// Expected but not checked in.
+    /// Expected, not checked in, and the session is over.
     pub opds_absent: Vec<String>,
+    /// Expected and not checked in while the session has not ended yet.
+    pub opds_awaited: Vec<String>,
 }
 
 impl SessionFigures {
@@ -134,6 +144,7 @@ impl SessionFigures {
             opds_expected: r.opds_expected.clone(),
             opds_checked_in: r.opds_checked_in.clone(),
             opds_absent: r.opds_absent.clone(),
+            opds_awaited: r.opds_awaited.clone(),
         }
     }
 
@@ -157,6 +168,7 @@ impl SessionFigures {
             ("opds_expected", self.opds_expected.join(",")),
             ("opds_checked_in", self.opds_checked_in.join(",")),
             ("opds_absent", self.opds_absent.join(",")),
+            ("opds_awaited", self.opds_awaited.join(",")),
         ]
     }
 }

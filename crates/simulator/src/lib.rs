@@ -11,12 +11,16 @@
 //! `RunEscalations{as_of}` runs twice, once just past every open question's due date and
 //! once far beyond. Everything else runs on the services' real time, so the model reads
 //! the facts it cannot choose (assignment, due date, answer time) from intake's
-//! `TrackQuestion`, as a citizen would.
+//! `TrackQuestion`, as a citizen would, and counts working hours to answer with its own
+//! arithmetic over routing's holiday list (`ListHolidays`). The first session has already
+//! ended when the season starts and the others lie ahead, so session reports show both
+//! absent and awaited OPDs.
 
 mod citizens;
 mod clients;
 mod error;
 mod figures;
+mod hours;
 mod model;
 mod observe;
 mod season;
@@ -29,6 +33,9 @@ use kenduren_domain::Catalogue;
 pub use clients::Endpoints;
 pub use error::SimulationError;
 pub use figures::{compare, Figures, Mismatch, OpdFigures, SessionFigures};
+pub use hours::{percentile_hours, working_micros};
+/// The working-day calendar [`working_micros`] counts on.
+pub use kenduren_domain::WorkCalendar;
 pub use model::Profile;
 
 /// What season to simulate.

@@ -3,11 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
-use kenduren_domain::QuestionKind;
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use kenduren_domain::{QuestionKind, WorkCalendar};
 use kenduren_proto::events::v1::QuestionStatus as Pb;
 
-use crate::figures::{Figures, OpdFigures, SessionFigures};
+use crate::{
+    figures::{Figures, OpdFigures, SessionFigures},
+    hours::{percentile_hours, working_micros},
+};
 
 /// How an OPD behaves during the season.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -76,6 +79,8 @@ impl Status {
 /// The first answer as the citizen's tracking showed it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FirstAnswer {
+    /// When, as the tracking timeline dates it (the answer event's time).
+    pub at: DateTime<Utc>,
     /// Answered no later than the due date in force then.
     pub within_due: bool,
     /// On site and answered before the end of the WIB day it was (last) routed.
@@ -97,7 +102,8 @@ pub(crate) struct Question {
     pub opd: Option<String>,
     /// Due date of the current assignment, from tracking.
     pub due: Option<DateTime<Utc>>,
-    /// When the current assignment was made, from tracking.
+    /// When the current (last) assignment was made: the tracking timeline's time of the
+    /// last routing or reassignment event.
     pub routed_at: Option<DateTime<Utc>>,
     /// Routing outcomes (routed, triaged, reassigned) the model has caused so far.
     pub routings: usize,
@@ -134,10 +140,11 @@ pub(crate) struct Model {
 }
 
 impl Model {
-    /// The figures reporting should show at `now`.
-    pub(crate) fn expected(&self, now: DateTime<Utc>) -> Figures {
+    /// The figures reporting should show at `now`, with working hours on `calendar`.
+    pub(crate) fn expected(&self, now: DateTime<Utc>, calendar: &WorkCalendar) -> Figures {
         let mut opds: BTreeMap<String, OpdFigures> = BTreeMap::new();
         let mut ratings: BTreeMap<String, u64> = BTreeMap::new();
+        let mut to_answer: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let mut escalated: BTreeMap<(String, u32), u64> = BTreeMap::new();
         for q in &self.questions {
             for key in &q.escalations {
@@ -150,6 +157,8 @@ impl Model {
                 c.answered += 1;
                 c.answered_within_due += u64::from(a.within_due);
                 c.answered_on_the_spot += u64::from(a.on_the_spot && q.on_site);
+                let worked = q.routed_at.map_or(0, |from| working_micros(calendar, from, a.at));
+                to_answer.entry(opd.clone()).or_default().push(worked);
             }
             if q.status.with_opd() {
                 c.open += 1;
@@ -176,6 +185,9 @@ impl Model {
         }
         for (opd, c) in &mut opds {
             c.answered_within_due_percent = percent(c.answered_within_due, c.answered);
+            let worked = to_answer.get(opd).map_or(&[][..], Vec::as_slice);
+            c.median_working_hours_to_answer = percentile_hours(worked, 50);
+            c.p90_working_hours_to_answer = percentile_hours(worked, 90);
             let sum = ratings.get(opd).copied().unwrap_or(0);
             c.average_rating = if c.rated == 0 {
                 0.0
@@ -186,12 +198,12 @@ impl Model {
         let sessions = self
             .sessions
             .iter()
-            .map(|s| (s.id.clone(), self.session_figures(s)))
+            .map(|s| (s.id.clone(), self.session_figures(s, now)))
             .collect();
         Figures { opds, sessions }
     }
 
-    fn session_figures(&self, s: &Session) -> SessionFigures {
+    fn session_figures(&self, s: &Session, now: DateTime<Utc>) -> SessionFigures {
         let taken: Vec<&Question> = self
             .questions
             .iter()
@@ -204,6 +216,12 @@ impl Model {
             *categories.entry(q.category.clone()).or_default() += 1;
         }
         let submissions = taken.len() as u64;
+        let stayed_away: Vec<String> = s.expected.difference(&s.checked_in).cloned().collect();
+        let (absent, awaited) = if over(&s.dates, now) {
+            (stayed_away, Vec::new())
+        } else {
+            (Vec::new(), stayed_away)
+        };
         let aspirations = kinds.get("ASPIRATION").copied().unwrap_or(0);
         SessionFigures {
             dates: s.dates.clone(),
@@ -220,9 +238,25 @@ impl Model {
             aspiration_percent: percent(aspirations, submissions),
             opds_expected: s.expected.iter().cloned().collect(),
             opds_checked_in: s.checked_in.iter().cloned().collect(),
-            opds_absent: s.expected.difference(&s.checked_in).cloned().collect(),
+            opds_absent: absent,
+            opds_awaited: awaited,
         }
     }
+}
+
+/// Whether a session held on `dates` (YYYY-MM-DD, WIB) has ended at `now`: from midnight
+/// WIB after its last day on, an expected OPD that never checked in is absent.
+pub(crate) fn over(dates: &[String], now: DateTime<Utc>) -> bool {
+    let last = dates
+        .iter()
+        .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .max();
+    let Some(next) = last.and_then(|d| d.succ_opt()) else {
+        return false;
+    };
+    // Midnight WIB is 17:00 UTC the day before.
+    let end = next.and_time(NaiveTime::MIN).and_utc() - chrono::Duration::hours(7);
+    now >= end
 }
 
 /// The label a kind is reported under.
@@ -245,76 +279,4 @@ fn percent(part: u64, whole: u64) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn question(opd: Option<&str>, status: Status) -> Question {
-        Question {
-            id: String::new(),
-            ticket: String::new(),
-            pin: String::new(),
-            kind: QuestionKind::Aspiration,
-            category: "umkm".into(),
-            on_site: true,
-            session: Some("s1".into()),
-            status,
-            opd: opd.map(str::to_owned),
-            due: None,
-            routed_at: None,
-            routings: 1,
-            awaiting_route: false,
-            answers: 0,
-            rejected_by: Vec::new(),
-            first_answer: None,
-            rating: None,
-            reopened: 0,
-            escalations: BTreeSet::new(),
-            clock_levels: BTreeSet::new(),
-        }
-    }
-
-    #[test]
-    fn escalations_count_for_the_opd_of_the_time_and_triage_for_nobody() {
-        let mut moved = question(Some("B"), Status::Routed);
-        moved.escalations.insert(("A".into(), 1));
-        moved.escalations.insert(("B".into(), 1));
-        let mut answered = question(Some("B"), Status::Answered);
-        answered.first_answer = Some(FirstAnswer {
-            within_due: true,
-            on_the_spot: true,
-        });
-        answered.rating = Some(2);
-        answered.reopened = 1;
-        let model = Model {
-            questions: vec![moved, answered, question(None, Status::Triage)],
-            sessions: vec![Session {
-                id: "s1".into(),
-                dates: vec![],
-                kecamatan: "Bangil".into(),
-                desa: "Kalirejo".into(),
-                expected: ["A".to_owned(), "B".to_owned()].into(),
-                checked_in: ["B".to_owned(), "C".to_owned()].into(),
-            }],
-        };
-        let f = model.expected(Utc::now());
-        assert_eq!(f.opds["A"].escalated, vec![(1, 1)]);
-        assert_eq!((f.opds["A"].assigned, f.opds["A"].sessions_attended), (0, 0));
-        let b = &f.opds["B"];
-        assert_eq!(
-            (b.assigned, b.answered, b.open, b.reopened, b.rated),
-            (2, 1, 1, 1, 1)
-        );
-        assert_eq!(b.average_rating, 2.0);
-        assert_eq!(
-            (f.opds["C"].sessions_expected, f.opds["C"].sessions_attended),
-            (0, 0)
-        );
-        let s = &f.sessions["s1"];
-        assert_eq!(
-            (s.submissions, s.still_unanswered, s.answered_on_the_spot),
-            (3, 2, 1)
-        );
-        assert_eq!(s.aspiration_percent, 100.0);
-        assert_eq!(s.opds_absent, vec!["A".to_owned()]);
-    }
-}
+mod tests;

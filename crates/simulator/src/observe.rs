@@ -1,6 +1,7 @@
 //! Waiting for the services to show what the model did, and reading the facts the model
 //! cannot choose — assignment, due date, answer time — from intake's `TrackQuestion`,
-//! as a citizen would. Every wait polls and gives up after [`PATIENCE`].
+//! as a citizen would: instants are the timeline entries' times, which are the events'
+//! own `occurred_at`. Every wait polls and gives up after [`PATIENCE`].
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -127,6 +128,7 @@ fn absorb(q: &mut Question, t: &TrackQuestionResponse) -> bool {
 
 fn first_answer(q: &Question, at: DateTime<Utc>) -> FirstAnswer {
     FirstAnswer {
+        at,
         within_due: q.due.is_none_or(|due| at <= due),
         on_the_spot: q.on_site
             && q.routed_at

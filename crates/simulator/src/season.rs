@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Days, Utc};
-use kenduren_domain::{calendar::wib, QuestionKind};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use kenduren_domain::{calendar::wib, QuestionKind, WorkCalendar};
 use kenduren_proto::{
     intake::v1::{CheckInOpdRequest, ScheduleSessionRequest},
-    routing::v1::{ListOpdsRequest, ListRulesRequest},
+    routing::v1::{ListHolidaysRequest, ListOpdsRequest, ListRulesRequest},
 };
 use rand::{rngs::StdRng, seq::IndexedRandom, seq::SliceRandom, Rng, SeedableRng};
 
@@ -39,6 +39,8 @@ pub(crate) struct Season<'a> {
     /// Categories with a rule, and the kinds each accepts (empty: any).
     pub categories: Vec<(String, BTreeSet<QuestionKind>)>,
     pub stats: SeasonStats,
+    /// Working days as routing counts them (its holiday list), for working hours.
+    pub calendar: WorkCalendar,
     pub divergences: Vec<String>,
     pub config: SimulationConfig,
     /// Citizens who submit on the web right before a sweep (their routing shows that
@@ -78,7 +80,17 @@ pub(crate) async fn run(
     s.rate().await?;
     work::after_ratings(&mut s).await?;
     (s.progress)("waiting for reporting to catch up");
-    let (expected, reported) = work::quiescent_figures(&mut s, started).await?;
+    // The scorecards' period opens with the first session's first day (already past).
+    let since = s
+        .model
+        .sessions
+        .iter()
+        .filter_map(|x| x.dates.first())
+        .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .min()
+        .and_then(|d| wib().from_local_datetime(&d.and_time(NaiveTime::MIN)).single())
+        .map_or(started, |midnight| started.min(midnight.with_timezone(&Utc)));
+    let (expected, reported) = work::quiescent_figures(&mut s, since).await?;
     let mismatches = crate::compare(&expected, &reported);
     Ok(SimulationReport {
         seed: s.config.seed,
@@ -136,6 +148,7 @@ async fn setup<'a>(
             "the deployment needs active OPDs, routing rules for catalogue categories and a gazetteer".into(),
         ));
     }
+    let calendar = holidays(&mut clients).await?;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order = opds.clone();
     order.shuffle(&mut rng);
@@ -173,6 +186,7 @@ async fn setup<'a>(
         opds,
         categories,
         stats: SeasonStats::default(),
+        calendar,
         divergences: Vec::new(),
         config,
         late_citizens: Vec::new(),
@@ -196,8 +210,9 @@ impl Season<'_> {
             .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
             .collect();
         places.shuffle(&mut self.rng);
-        // Day one tomorrow (WIB), then every two weeks, so every session lies after the
-        // season's start and falls in the period the figures are asked for.
+        // The first session ended yesterday (WIB): whoever did not check in is absent.
+        // The others start tomorrow and every two weeks after: not checked in yet is
+        // only awaited.
         let today = Utc::now().with_timezone(&wib()).date_naive();
         for i in 0..self.config.sessions {
             let (kecamatan, villages) = &places[i % places.len()];
@@ -205,7 +220,10 @@ impl Season<'_> {
                 .choose(&mut self.rng)
                 .cloned()
                 .unwrap_or_else(|| kecamatan.clone());
-            let first = today + Days::new(1 + 14 * i as u64);
+            let first = match i {
+                0 => today - Days::new(2),
+                _ => today + Days::new(1 + 14 * (i as u64 - 1)),
+            };
             let dates = vec![first.to_string(), (first + Days::new(1)).to_string()];
             let k = self.rng.random_range(3..=7).min(self.opds.len());
             let expected: BTreeSet<String> = self.opds.choose_multiple(&mut self.rng, k).cloned().collect();
@@ -278,6 +296,32 @@ impl Season<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Routing's working-day calendar: every holiday it lists.
+async fn holidays(clients: &mut Clients) -> Result<WorkCalendar, SimulationError> {
+    let mut days = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = clients
+            .admin_routing
+            .list_holidays(ListHolidaysRequest {
+                year: 0,
+                page_size: 500,
+                page_token: page_token.clone(),
+            })
+            .await
+            .during(|| "reading routing's holidays".into())?;
+        for h in page.holidays {
+            let day = NaiveDate::parse_from_str(&h.date, "%Y-%m-%d")
+                .map_err(|_| SimulationError::Setup(format!("routing lists a holiday on {:?}", h.date)))?;
+            days.push(day);
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(WorkCalendar::new(days));
+        }
+        page_token = page.next_page_token;
     }
 }
 

@@ -311,18 +311,18 @@ async fn sweep(s: &mut Season<'_>, as_of: DateTime<Utc>) -> Result<(), Simulatio
     Ok(())
 }
 
-/// The model's figures and reporting's, read once reporting shows the model's figures
-/// or has stopped changing for a few seconds.
+/// The model's figures and reporting's (scorecards from `since`), read once reporting
+/// shows the model's figures or has stopped changing for a few seconds.
 pub(crate) async fn quiescent_figures(
     s: &mut Season<'_>,
-    started: DateTime<Utc>,
+    since: DateTime<Utc>,
 ) -> Result<(Figures, Figures), SimulationError> {
-    let expected = s.model.expected(Utc::now());
+    let expected = s.model.expected(Utc::now(), &s.calendar);
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let mut last: Option<Figures> = None;
     let mut stable_since = tokio::time::Instant::now();
     loop {
-        let reported = reported(s, started).await?;
+        let reported = reported(s, since).await?;
         let now = tokio::time::Instant::now();
         if reported == expected || now >= deadline || now - stable_since >= Duration::from_secs(5) {
             return Ok((expected, reported));
@@ -335,13 +335,13 @@ pub(crate) async fn quiescent_figures(
     }
 }
 
-/// Reporting's scorecards for the season's period and each session's report.
-async fn reported(s: &mut Season<'_>, started: DateTime<Utc>) -> Result<Figures, SimulationError> {
+/// Reporting's scorecards from `since` on and each session's report.
+async fn reported(s: &mut Season<'_>, since: DateTime<Utc>) -> Result<Figures, SimulationError> {
     let cards = s
         .clients
         .analyst
         .get_opd_scorecards(GetOpdScorecardsRequest {
-            from: Some(ts(started)),
+            from: Some(ts(since)),
             to: None,
         })
         .await

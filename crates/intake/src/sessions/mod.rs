@@ -25,11 +25,9 @@ pub fn starts_at(first_day: NaiveDate) -> DateTime<Utc> {
     local_instant(first_day.and_time(time))
 }
 
-/// The instant a session is over: midnight WIB after its last day.
-pub fn ends_at(last_day: NaiveDate) -> DateTime<Utc> {
-    let next = last_day.succ_opt().unwrap_or(last_day);
-    local_instant(next.and_time(NaiveTime::MIN))
-}
+/// The instant a session is over (midnight WIB after its last day): the domain's
+/// definition, which reporting's session report shares.
+pub use kenduren_domain::session::ends_at;
 
 fn local_instant(local: chrono::NaiveDateTime) -> DateTime<Utc> {
     // WIB has no daylight saving, so every local time maps to exactly one instant.

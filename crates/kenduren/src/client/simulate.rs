@@ -107,7 +107,7 @@ pub async fn run(args: SimulateArgs) -> Result<()> {
             args.reporting_url.clone(),
         ];
         eprintln!(
-            "simulate: figures of other activity since the season began count too; --standalone avoids that"
+            "simulate: figures of other activity since the first session's first day (two days ago) count too; --standalone avoids that"
         );
         kenduren_simulator::simulate_with_progress(config, endpoints(urls, key).await?, &progress).await?
     };

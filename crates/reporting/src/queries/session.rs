@@ -1,6 +1,10 @@
 //! One session's report: what citizens brought, what was answered on the spot, what
-//! still waits, how many ideas, and which OPDs came.
+//! still waits, how many ideas, and which OPDs came. An expected OPD that has not
+//! checked in is absent only once the session is over (the domain's definition, which
+//! intake's attendance shares); before that it is awaited.
 
+use chrono::{DateTime, NaiveDate, Utc};
+use kenduren_domain::session;
 use kenduren_proto::reporting::v1::{GetSessionReportResponse, LabelCount};
 use kenduren_runtime::ApiError;
 use sqlx::{AssertSqlSafe, PgPool};
@@ -10,9 +14,13 @@ use crate::figures::percent;
 
 type SessionRow = (Vec<String>, String, String);
 
-/// The report of `session_id`; NOT_FOUND when reporting knows neither the session nor
-/// any submission taken at it.
-pub async fn report(pool: &PgPool, session_id: &str) -> Result<GetSessionReportResponse, ApiError> {
+/// The report of `session_id` as of `now`; NOT_FOUND when reporting knows neither the
+/// session nor any submission taken at it.
+pub async fn report(
+    pool: &PgPool,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<GetSessionReportResponse, ApiError> {
     let session: Option<SessionRow> =
         sqlx::query_as("SELECT dates, kecamatan, desa FROM sessions WHERE session_id = $1")
             .bind(session_id)
@@ -65,6 +73,8 @@ pub async fn report(pool: &PgPool, session_id: &str) -> Result<GetSessionReportR
             .collect::<Vec<_>>()
     };
     let (dates, kecamatan, desa) = session.unwrap_or_default();
+    let (opds_absent, opds_awaited) =
+        stayed_away(pick(|expected, checked_in| expected && !checked_in), &dates, now);
     Ok(GetSessionReportResponse {
         session_id: session_id.to_owned(),
         dates,
@@ -78,6 +88,65 @@ pub async fn report(pool: &PgPool, session_id: &str) -> Result<GetSessionReportR
         aspiration_percent: percent(count(aspirations), count(submissions)),
         opds_expected: pick(|expected, _| expected),
         opds_checked_in: pick(|_, checked_in| checked_in),
-        opds_absent: pick(|expected, checked_in| expected && !checked_in),
+        opds_absent,
+        opds_awaited,
     })
+}
+
+/// Splits the expected OPDs that have not checked in into (absent, awaited): all absent
+/// once the session held on `dates` is over, all awaited before.
+fn stayed_away(
+    not_checked_in: Vec<String>,
+    dates: &[String],
+    now: DateTime<Utc>,
+) -> (Vec<String>, Vec<String>) {
+    let days: Vec<NaiveDate> = dates
+        .iter()
+        .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .collect();
+    if session::is_over(&days, now) {
+        (not_checked_in, Vec::new())
+    } else {
+        (Vec::new(), not_checked_in)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use kenduren_domain::calendar::wib;
+
+    use super::*;
+
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        wib()
+            .with_ymd_and_hms(2026, 3, d, h, 0, 0)
+            .single()
+            .expect("valid time")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn opds_that_did_not_come_are_awaited_until_the_session_is_over_then_absent() {
+        let dates = vec!["2026-03-03".to_owned(), "2026-03-04".to_owned()];
+        let missing = || vec!["BAPENDA".to_owned()];
+        assert_eq!(
+            stayed_away(missing(), &dates, at(4, 23)),
+            (vec![], vec!["BAPENDA".to_owned()]),
+            "on the last evening"
+        );
+        assert_eq!(
+            stayed_away(missing(), &dates, at(5, 0)),
+            (vec!["BAPENDA".to_owned()], vec![]),
+            "from midnight after the last day"
+        );
+    }
+
+    #[test]
+    fn a_session_reporting_has_no_dates_for_awaits_its_opds() {
+        assert_eq!(
+            stayed_away(vec!["DINKES".into()], &["bad".to_owned()], at(20, 12)),
+            (vec![], vec!["DINKES".to_owned()])
+        );
+    }
 }

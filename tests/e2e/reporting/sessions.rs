@@ -1,0 +1,127 @@
+//! Who stayed away from a session, through the real APIs: an admin schedules sessions
+//! that are over, under way and ahead at intake, the desk checks an OPD in, and
+//! reporting calls the other expected OPDs absent only where the session is over —
+//! awaited elsewhere — exactly as intake's own attendance does.
+
+use chrono::{Days, NaiveDate, Utc};
+use kenduren_proto::{
+    intake::v1::{
+        intake_service_client::IntakeServiceClient, AttendanceStatus, CheckInOpdRequest, GetSessionRequest,
+        ScheduleSessionRequest,
+    },
+    reporting::v1::{GetSessionReportRequest, GetSessionReportResponse},
+};
+
+use crate::support::{eventually, TestSystem};
+
+const EXPECTED: [&str; 3] = ["BAPENDA", "DINKES", "DISPENDUKCAPIL"];
+
+/// Today in WIB, shifted by `days` (negative: before).
+fn day(days: i64) -> String {
+    let today: NaiveDate = (Utc::now() + chrono::Duration::hours(7)).date_naive();
+    let shifted = if days < 0 {
+        today - Days::new(days.unsigned_abs())
+    } else {
+        today + Days::new(days.unsigned_abs())
+    };
+    shifted.to_string()
+}
+
+/// Schedules `id` on `dates` expecting [`EXPECTED`], and checks DINKES in at the desk.
+async fn session_with_dinkes(sys: &TestSystem, id: &str, dates: Vec<String>) {
+    let mut admin = IntakeServiceClient::new(
+        sys.channel_with_token(sys.addrs().intake, &sys.token("admin"))
+            .await,
+    );
+    admin
+        .schedule_session(ScheduleSessionRequest {
+            session_id: id.into(),
+            dates,
+            kecamatan: "Bangil".into(),
+            desa: "Kalirejo".into(),
+            programme: vec![],
+            expected_opd_codes: EXPECTED.map(str::to_owned).to_vec(),
+        })
+        .await
+        .expect("scheduled");
+    let mut desk = sys.intake.clone();
+    desk.check_in_opd(CheckInOpdRequest {
+        session_id: id.into(),
+        opd_code: "DINKES".into(),
+        representative: "dr. Sari, Kepala Bidang".into(),
+    })
+    .await
+    .expect("checked in");
+}
+
+/// Reporting's report of `id` once it shows the check-in.
+async fn report(sys: &TestSystem, id: &str) -> GetSessionReportResponse {
+    eventually(&format!("reporting to show the check-in at {id}"), || {
+        let mut reporting = sys.reporting.clone();
+        let id = id.to_owned();
+        async move {
+            let r = reporting
+                .get_session_report(GetSessionReportRequest { session_id: id })
+                .await
+                .ok()?
+                .into_inner();
+            (r.opds_checked_in == ["DINKES"]).then_some(r)
+        }
+    })
+    .await
+}
+
+/// Intake's attendance of `id`: the OPDs it calls absent and those it calls awaited.
+async fn intake_says(sys: &TestSystem, id: &str) -> (Vec<String>, Vec<String>) {
+    let session = sys
+        .intake
+        .clone()
+        .get_session(GetSessionRequest {
+            session_id: id.into(),
+        })
+        .await
+        .expect("session")
+        .into_inner()
+        .session
+        .expect("session");
+    let with = |status: AttendanceStatus| {
+        let mut codes: Vec<String> = session
+            .attendance
+            .iter()
+            .filter(|a| a.status == status as i32)
+            .map(|a| a.opd_code.clone())
+            .collect();
+        codes.sort();
+        codes
+    };
+    (with(AttendanceStatus::Absent), with(AttendanceStatus::Awaited))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opd_that_has_not_come_is_awaited_until_the_session_is_over_and_absent_after() {
+    let sys = TestSystem::start().await;
+    session_with_dinkes(&sys, "km-over", vec![day(-3), day(-2)]).await;
+    session_with_dinkes(&sys, "km-under-way", vec![day(-1), day(0), day(1)]).await;
+    session_with_dinkes(&sys, "km-ahead", vec![day(7), day(8)]).await;
+    let stayed_away = vec!["BAPENDA".to_owned(), "DISPENDUKCAPIL".to_owned()];
+
+    let over = report(&sys, "km-over").await;
+    assert_eq!(over.opds_expected, EXPECTED);
+    assert_eq!(over.opds_absent, stayed_away, "the session is over");
+    assert!(over.opds_awaited.is_empty());
+    for id in ["km-under-way", "km-ahead"] {
+        let r = report(&sys, id).await;
+        assert_eq!(r.opds_expected, EXPECTED);
+        assert!(r.opds_absent.is_empty(), "{id} has not ended: {r:?}");
+        assert_eq!(r.opds_awaited, stayed_away, "{id}");
+    }
+    for id in ["km-over", "km-under-way", "km-ahead"] {
+        let r = report(&sys, id).await;
+        assert_eq!(
+            intake_says(&sys, id).await,
+            (r.opds_absent, r.opds_awaited),
+            "intake and reporting agree on {id}"
+        );
+    }
+    sys.stop().await;
+}
