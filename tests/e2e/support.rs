@@ -3,6 +3,7 @@
 
 use std::{future::Future, time::Duration};
 
+use chrono::{DateTime, Utc};
 use kenduren::{reference, RunningSystem, ServiceAddrs};
 use kenduren_auth::{BearerToken, Role, TokenKey};
 use kenduren_proto::{
@@ -11,9 +12,12 @@ use kenduren_proto::{
     reporting::v1::reporting_service_client::ReportingServiceClient,
     routing::v1::routing_service_client::RoutingServiceClient,
 };
-use kenduren_runtime::BackboneSettings;
+use kenduren_runtime::{BackboneSettings, Clock};
 use sqlx::{Connection, Executor, PgConnection};
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+};
 use uuid::Uuid;
 
 /// The admin connection used to create and drop test databases.
@@ -56,6 +60,15 @@ async fn channel(addr: std::net::SocketAddr) -> Channel {
 impl TestSystem {
     /// Creates a database, a stream and a prefix named by a fresh UUID and starts the services.
     pub async fn start() -> Self {
+        Self::start_with_clock(Clock::system()).await
+    }
+
+    /// Like [`TestSystem::start`], with the services' clock shifted to read `start` now.
+    pub async fn start_at(start: DateTime<Utc>) -> Self {
+        Self::start_with_clock(Clock::shifted(Clock::shift_to(start))).await
+    }
+
+    async fn start_with_clock(clock: Clock) -> Self {
         let id = Uuid::new_v4().simple().to_string();
         let database = format!("kt_{id}");
         let mut admin = PgConnection::connect(&admin_url())
@@ -76,6 +89,7 @@ impl TestSystem {
             // Small pools: several systems run at once against one server (max_connections 100).
             pool_size: 2,
             auth_key: TokenKey::generate_base64(),
+            clock,
             ..BackboneSettings::default()
         };
         let key = TokenKey::from_base64(&settings.auth_key).expect("generated key");
@@ -84,6 +98,19 @@ impl TestSystem {
             .await
             .expect("services start");
         let a = system.addrs;
+        // The listeners are bound before the services have migrated their schemas; a
+        // service reports SERVING once it has, so tests may then read its tables.
+        for addr in [a.intake, a.routing, a.answering, a.reporting] {
+            let health = HealthClient::new(channel(addr).await);
+            eventually("the service reports SERVING", || {
+                let mut health = health.clone();
+                async move {
+                    let status = health.check(HealthCheckRequest::default()).await.ok()?;
+                    (status.into_inner().status == ServingStatus::Serving as i32).then_some(())
+                }
+            })
+            .await;
+        }
         let as_role = |role: &str| {
             let token = key
                 .mint(

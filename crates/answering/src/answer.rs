@@ -1,7 +1,6 @@
 //! `AnswerQuestion`: only the assigned OPD, only when the lifecycle allows, and
 //! never over someone else's newer change.
 
-use chrono::Utc;
 use kenduren_domain::Transition;
 use kenduren_proto::{
     answering::v1::{AnswerQuestionRequest, AnswerQuestionResponse},
@@ -44,7 +43,7 @@ impl Answering {
             responder_name: responder.to_owned(),
             responder_position: position.to_owned(),
             attachments: req.attachments.clone(),
-            answered_at: Some(timestamp(Utc::now())),
+            answered_at: Some(timestamp(self.ctx.clock.now())),
         };
         let change = RowChange {
             answer: Some(text.to_owned()),

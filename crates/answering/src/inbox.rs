@@ -89,12 +89,13 @@ impl Answering {
         } else {
             statuses
         };
+        let now = self.ctx.clock.now();
         // Questions without a due date sort last, as if due at the end of time.
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT question_id, ticket, status, kind, category, text, due_at, routed_at, version
              FROM questions
              WHERE opd_code = $1 AND status = ANY($2)
-               AND (NOT $6 OR due_at < now())
+               AND (NOT $6 OR due_at < $7)
                AND (COALESCE((extract(epoch FROM due_at) * 1000000)::bigint, 9223372036854775807), question_id) > ($3, $4)
              ORDER BY COALESCE((extract(epoch FROM due_at) * 1000000)::bigint, 9223372036854775807), question_id
              LIMIT $5",
@@ -105,10 +106,10 @@ impl Answering {
         .bind(after_id)
         .bind(page_size + 1)
         .bind(req.overdue_only)
+        .bind(now)
         .fetch_all(&self.ctx.pool)
         .await?;
         let more = rows.len() as i64 > page_size;
-        let now = Utc::now();
         let mut items = Vec::with_capacity(rows.len());
         let mut next_page_token = String::new();
         for (id, ticket, status, kind, category, text, due_at, routed_at, version) in

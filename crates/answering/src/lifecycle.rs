@@ -1,7 +1,6 @@
 //! `AcknowledgeQuestion`, `PlanFollowUp`, `ResolveQuestion` and `RejectAssignment`:
 //! each validates its request, builds its event and goes through [`Answering::write`].
 
-use chrono::Utc;
 use kenduren_domain::Transition;
 use kenduren_proto::{
     answering::v1::{
@@ -30,7 +29,7 @@ impl Answering {
             question_id: target.id.to_string(),
             opd_code: target.opd.to_string(),
             staff_name: staff.to_owned(),
-            acknowledged_at: Some(timestamp(Utc::now())),
+            acknowledged_at: Some(timestamp(self.ctx.clock.now())),
         };
         let version = self
             .write(
@@ -51,7 +50,7 @@ impl Answering {
         let mut c = Check::default();
         let target = c.target(&req.question_id, &req.opd_code);
         let plan = c.text("plan", &req.plan, 1, MAX_TEXT_CHARS);
-        let now = Utc::now();
+        let now = self.ctx.clock.now();
         let by = match req.planned_by.as_ref().map(to_datetime) {
             None => {
                 c.fail("planned_by", "say by when the follow-up will be done");
@@ -105,7 +104,7 @@ impl Answering {
             question_id: target.id.to_string(),
             opd_code: target.opd.to_string(),
             note: note.to_owned(),
-            resolved_at: Some(timestamp(Utc::now())),
+            resolved_at: Some(timestamp(self.ctx.clock.now())),
         };
         let change = RowChange {
             resolution_note: Some(note.to_owned()),
@@ -129,7 +128,7 @@ impl Answering {
             question_id: target.id.to_string(),
             opd_code: target.opd.to_string(),
             reason: reason.to_owned(),
-            rejected_at: Some(timestamp(Utc::now())),
+            rejected_at: Some(timestamp(self.ctx.clock.now())),
         };
         // The question leaves this OPD's inbox now; routing's next event assigns it anew.
         let change = RowChange {

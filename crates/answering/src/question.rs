@@ -102,7 +102,7 @@ impl Answering {
                 opd_code: row.opd_code.unwrap_or_default(),
                 submitted_at: Some(timestamp(row.submitted_at)),
                 routed_at: row.routed_at.map(timestamp),
-                overdue: is_overdue(status, row.due_at, Utc::now()),
+                overdue: is_overdue(status, row.due_at, self.ctx.clock.now()),
                 due_at: row.due_at.map(timestamp),
                 anonymous: row.anonymous,
                 confidential: row.confidential,

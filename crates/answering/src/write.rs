@@ -69,7 +69,7 @@ impl Answering {
                 &mut tx,
                 &stream,
                 ExpectedVersion::Exact(stream_version),
-                vec![new_event(event, subject, cause)],
+                vec![new_event(event, subject, cause, self.ctx.clock.now())],
             )
             .await?;
         let (new_version,): (i64,) = sqlx::query_as(

@@ -76,7 +76,7 @@ impl Intake {
     ) -> Result<(), ApiError> {
         let stream_id = question.question_id.to_string();
         let subject = self.ctx.subjects.question(question.opd_code.as_deref(), M::NAME);
-        let event = new_event(message, subject, question.last_cause);
+        let event = new_event(message, subject, question.last_cause, self.ctx.clock.now());
         let (event_id, at) = (event.event_id, event.occurred_at);
         // The row lock serialises intake's writers of this question, so the version
         // read here is the one to expect.

@@ -2,7 +2,6 @@
 //! that seals it; the question, its timeline and its figures stay, and a
 //! `CitizenErased` event records who erased it and why.
 
-use chrono::Utc;
 use kenduren_domain::{QuestionStatus, Ticket};
 use kenduren_proto::{
     events::v1 as ev,
@@ -35,7 +34,7 @@ impl Intake {
         question.parsed = QuestionStatus::parse(&question.status);
         tracing::Span::current().record("question_id", tracing::field::display(question.question_id));
 
-        let now = Utc::now();
+        let now = self.ctx.clock.now();
         let destroyed = sqlx::query("DELETE FROM citizen_keys WHERE question_id = $1")
             .bind(question.question_id)
             .execute(&mut *tx)

@@ -49,7 +49,7 @@ impl Intake {
                 "this answer was already rated; the question is {status}"
             )));
         }
-        let now = Utc::now();
+        let now = self.ctx.clock.now();
         let reopen = reopens(
             &self.calendar,
             req.rating,

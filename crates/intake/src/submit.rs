@@ -1,7 +1,7 @@
 //! `SubmitQuestion`: validate, take a ticket, append `QuestionSubmitted` — once per
 //! idempotency key, with nothing half-written on any failure.
 
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use kenduren_domain::{calendar::wib, FieldViolation, QuestionId, QuestionStatus, SubmissionDraft, Ticket};
 use kenduren_proto::{
     events::v1::{self as ev},
@@ -116,7 +116,7 @@ impl Intake {
                 ));
             }
         }
-        let now = Utc::now();
+        let now = self.ctx.clock.now();
         let (number,): (i64,) = sqlx::query_as("SELECT nextval('ticket_seq')")
             .fetch_one(&mut *tx)
             .await?;
@@ -172,7 +172,7 @@ impl Intake {
             submitted_at: Some(timestamp(now)),
         };
         let subject = self.ctx.subjects.question(None, "submitted");
-        let new = new_event(&event, subject, None);
+        let new = new_event(&event, subject, None, now);
         let event_id = new.event_id;
         self.ctx
             .store

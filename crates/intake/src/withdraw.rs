@@ -1,6 +1,5 @@
 //! `WithdrawQuestion`: the citizen takes a question back before it is answered.
 
-use chrono::Utc;
 use kenduren_domain::{FieldViolation, Transition};
 use kenduren_proto::{
     events::v1 as ev,
@@ -37,7 +36,7 @@ impl Intake {
         let event = ev::QuestionWithdrawn {
             question_id: question.question_id.to_string(),
             reason: req.reason.trim().to_owned(),
-            withdrawn_at: Some(timestamp(Utc::now())),
+            withdrawn_at: Some(timestamp(self.ctx.clock.now())),
         };
         self.append_question_event(&mut tx, &question, &event, "Ditarik oleh warga")
             .await?;

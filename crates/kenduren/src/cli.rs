@@ -92,6 +92,15 @@ pub struct BackboneArgs {
     /// Postgres connections per service.
     #[arg(long, env = "KENDUREN_POOL_SIZE", default_value_t = 8)]
     pub pool_size: u32,
+    /// Seconds (signed) added to the services' clock, for simulations and demonstrations
+    /// that must happen on a working morning whenever they run. Leave it 0 in production.
+    #[arg(
+        long,
+        env = "KENDUREN_CLOCK_SHIFT_SECONDS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub clock_shift_seconds: i64,
     /// Token signing key: base64 of at least 32 random bytes. Required except in `kenduren dev`,
     /// which uses the published development key when it is unset.
     #[arg(long, env = "KENDUREN_AUTH_KEY", hide_env_values = true)]

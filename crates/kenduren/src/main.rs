@@ -42,6 +42,7 @@ fn settings(args: &BackboneArgs, auth_key: String) -> BackboneSettings {
         subject_prefix: args.subject_prefix.clone(),
         stream_replicas: args.stream_replicas,
         pool_size: args.pool_size,
+        clock: kenduren_runtime::Clock::shifted(chrono::TimeDelta::seconds(args.clock_shift_seconds)),
     }
 }
 

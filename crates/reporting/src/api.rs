@@ -86,7 +86,7 @@ impl ReportingService for Reporting {
         authorize(&request, "analyst, admin", analyst_or_admin)?;
         let req = request.into_inner();
         let period = Period::parse(&req.from, &req.to)?;
-        let scorecards = scorecards::scorecards(&self.ctx.pool, period, Utc::now()).await?;
+        let scorecards = scorecards::scorecards(&self.ctx.pool, period, self.ctx.clock.now()).await?;
         Ok(Response::new(GetOpdScorecardsResponse { scorecards }))
     }
 
@@ -101,7 +101,7 @@ impl ReportingService for Reporting {
             return Err(ApiError::field("session_id", "required").into());
         }
         Ok(Response::new(
-            session::report(&self.ctx.pool, &req.session_id, Utc::now()).await?,
+            session::report(&self.ctx.pool, &req.session_id, self.ctx.clock.now()).await?,
         ))
     }
 
@@ -113,7 +113,7 @@ impl ReportingService for Reporting {
         authorize(&request, "analyst, admin", analyst_or_admin)?;
         let query = unanswered::Query::parse(request.get_ref())?;
         Ok(Response::new(
-            unanswered::list(&self.ctx.pool, &query, Utc::now()).await?,
+            unanswered::list(&self.ctx.pool, &query, self.ctx.clock.now()).await?,
         ))
     }
 

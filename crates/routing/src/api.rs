@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use kenduren_auth::{authorize, Principal, Role};
 use kenduren_domain::ReferenceData;
 use kenduren_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
@@ -147,7 +146,7 @@ impl RoutingService for Routing {
     ) -> Reply<pb::RunEscalationsResponse> {
         admin(&request)?;
         let as_of = match request.into_inner().as_of {
-            None => Utc::now(),
+            None => self.ctx.clock.now(),
             Some(ts) => to_datetime(&ts)
                 .ok_or_else(|| Status::from(ApiError::field("as_of", "is not a valid timestamp")))?,
         };

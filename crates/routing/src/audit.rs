@@ -22,7 +22,7 @@ pub(crate) async fn record<M: EventMessage>(
             conn,
             stream,
             ExpectedVersion::Any,
-            vec![new_event(message, subject, None)],
+            vec![new_event(message, subject, None, ctx.clock.now())],
         )
         .await?;
     Ok(())

@@ -1,7 +1,6 @@
 //! The OPD directory and the routing rules: listing, audited changes by admins, and
 //! `ExplainRoute`, which asks the same [`RuleSet`] the router uses.
 
-use chrono::Utc;
 use kenduren_domain::{
     CategoryCode, FieldViolation, OpdCode, ReferenceData, RouteDecision, RouteQuery, RuleSet,
 };
@@ -83,7 +82,7 @@ pub(crate) async fn upsert_opd(
         contact: opd.contact.clone(),
         active: opd.active,
         actor: actor.to_owned(),
-        upserted_at: Some(timestamp(Utc::now())),
+        upserted_at: Some(timestamp(ctx.clock.now())),
     };
     audit::record(ctx, &mut tx, &format!("opd-{}", opd.code), &event).await?;
     tx.commit().await?;
@@ -218,7 +217,7 @@ pub(crate) async fn upsert_rule(
         kecamatan: rule.kecamatan.clone(),
         keywords: rule.keywords.clone(),
         actor: actor.to_owned(),
-        upserted_at: Some(timestamp(Utc::now())),
+        upserted_at: Some(timestamp(ctx.clock.now())),
     };
     audit::record(ctx, &mut tx, &format!("rule-{}", rule.rule_id), &event).await?;
     tx.commit().await?;
@@ -248,7 +247,7 @@ pub(crate) async fn delete_rule(ctx: &ServiceContext, actor: &str, rule_id: &str
     let event = ev::RuleDeleted {
         rule_id: rule_id.to_owned(),
         actor: actor.to_owned(),
-        deleted_at: Some(timestamp(Utc::now())),
+        deleted_at: Some(timestamp(ctx.clock.now())),
     };
     audit::record(ctx, &mut tx, &format!("rule-{rule_id}"), &event).await?;
     tx.commit().await?;

@@ -81,7 +81,7 @@ pub(crate) async fn sweep(
                 &mut tx,
                 &stream,
                 ExpectedVersion::Exact(version),
-                vec![new_event(&event, subject, None)],
+                vec![new_event(&event, subject, None, ctx.clock.now())],
             )
             .await;
         if let Err(e) = appended {
@@ -116,7 +116,7 @@ pub(crate) async fn run_loop(ctx: ServiceContext, interval: Duration, shutdown: 
             () = shutdown.cancelled() => return,
             _ = ticker.tick() => {
                 // Errors are logged by the span; the next tick tries again.
-                let _ = sweep(&ctx, Utc::now()).await;
+                let _ = sweep(&ctx, ctx.clock.now()).await;
             }
         }
     }

@@ -2,7 +2,6 @@
 //! triage), reroutes rejected ones away from the OPD that rejected them, and follows
 //! answers, reopenings and withdrawals so it knows which SLA clocks still run.
 
-use chrono::Utc;
 use kenduren_bus::{CloudEvent, Subjects};
 use kenduren_domain::{
     CategoryCode, OpdCode, QuestionKind, QuestionStatus, RouteDecision, RouteQuery, RoutingRule, RuleSet,
@@ -11,7 +10,7 @@ use kenduren_domain::{
 use kenduren_proto::{events::v1 as ev, AnyEvent};
 use kenduren_runtime::{
     convert::{channel_from_proto, channel_name, kind_from_name, kind_from_proto, kind_name},
-    new_event, timestamp, to_datetime, ServiceContext,
+    new_event, timestamp, to_datetime, Clock, ServiceContext,
 };
 use kenduren_store::{EventHandler, EventStore, ExpectedVersion, HandlerError};
 use sqlx::PgConnection;
@@ -24,6 +23,7 @@ use crate::{clock, directory::inactive_opds};
 pub struct Router {
     store: EventStore,
     subjects: Subjects,
+    clock: Clock,
 }
 
 impl Router {
@@ -32,6 +32,7 @@ impl Router {
         Self {
             store: ctx.store.clone(),
             subjects: ctx.subjects.clone(),
+            clock: ctx.clock,
         }
     }
 }
@@ -75,8 +76,8 @@ impl EventHandler for Router {
                 let id = parse_id(&e.question_id)?;
                 transition(conn, id, Transition::Rate { reopens: e.reopens }).await?;
                 if e.reopens {
-                    // Reopened: the same OPD owes a new answer, on a new clock from now.
-                    clock::restart(conn, id, Utc::now()).await.map_err(transient)?;
+                    // Reopened: the same OPD owes a new answer, on a new clock from the rating.
+                    clock::restart(conn, id, event.time).await.map_err(transient)?;
                 }
                 Ok(())
             }
@@ -157,7 +158,7 @@ impl Router {
             kecamatan: &kecamatan,
             text: &text,
         };
-        let now = Utc::now();
+        let now = self.clock.now();
         let stream = id.to_string();
         let version = self
             .store
@@ -177,7 +178,7 @@ impl Router {
                         &mut *conn,
                         &stream,
                         ExpectedVersion::Exact(version),
-                        vec![new_event(&routed, subject, Some(cause))],
+                        vec![new_event(&routed, subject, Some(cause), now)],
                     )
                     .await
                     .map_err(transient)?;
@@ -194,7 +195,7 @@ impl Router {
                         &mut *conn,
                         &stream,
                         ExpectedVersion::Exact(version),
-                        vec![new_event(&triaged, subject, Some(cause))],
+                        vec![new_event(&triaged, subject, Some(cause), now)],
                     )
                     .await
                     .map_err(transient)?;

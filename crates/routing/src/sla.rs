@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use kenduren_domain::{parse_holidays, FieldViolation, Holiday, SlaPolicy, SlaTarget, WorkCalendar};
 use kenduren_proto::{events::v1 as ev, routing::v1 as pb};
 use kenduren_runtime::{
@@ -65,14 +65,17 @@ pub(crate) async fn seed_holidays(ctx: &ServiceContext) -> Result<(), kenduren_r
         .await?;
     let mut years: std::collections::BTreeMap<i32, Vec<ev::Holiday>> = Default::default();
     for (day, name) in in_force {
-        years.entry(day.year()).or_default().push(holiday_to_proto(day, name));
+        years
+            .entry(day.year())
+            .or_default()
+            .push(holiday_to_proto(day, name));
     }
     for (year, holidays) in years {
         let event = ev::HolidaysSet {
             year,
             holidays,
             actor: "seed".to_owned(),
-            set_at: Some(timestamp(Utc::now())),
+            set_at: Some(timestamp(ctx.clock.now())),
         };
         let subject = ctx
             .subjects
@@ -82,7 +85,12 @@ pub(crate) async fn seed_holidays(ctx: &ServiceContext) -> Result<(), kenduren_r
                 &mut tx,
                 &format!("holidays-{year}"),
                 kenduren_store::ExpectedVersion::Any,
-                vec![kenduren_runtime::new_event(&event, subject, None)],
+                vec![kenduren_runtime::new_event(
+                    &event,
+                    subject,
+                    None,
+                    ctx.clock.now(),
+                )],
             )
             .await?;
     }
@@ -266,7 +274,7 @@ pub(crate) async fn update_policy(
         level2_after_working_days: out.level2_after_working_days,
         targets: out.targets.clone(),
         actor: actor.to_owned(),
-        updated_at: Some(timestamp(Utc::now())),
+        updated_at: Some(timestamp(ctx.clock.now())),
     };
     audit::record(ctx, &mut tx, "sla-policy", &event).await?;
     tx.commit().await?;
@@ -383,7 +391,7 @@ pub(crate) async fn set_holidays(
         year: r.year,
         holidays: holidays.clone(),
         actor: actor.to_owned(),
-        set_at: Some(timestamp(Utc::now())),
+        set_at: Some(timestamp(ctx.clock.now())),
     };
     audit::record(ctx, &mut tx, &format!("holidays-{}", r.year), &event).await?;
     tx.commit().await?;

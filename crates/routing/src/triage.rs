@@ -171,7 +171,7 @@ pub(crate) async fn route_manually(
     .bind(ev::QuestionTriaged::TYPE)
     .fetch_one(&mut *tx)
     .await?;
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let d = clock::start(&mut tx, m.id, m.opd.as_str(), now).await?;
     let routed = clock::routed_event(&stream, m.opd.as_str(), String::new(), m.reason, ticket, now, &d);
     let subject = ctx.subjects.question(Some(m.opd.as_str()), "routed");
@@ -180,7 +180,7 @@ pub(crate) async fn route_manually(
             &mut tx,
             &stream,
             ExpectedVersion::Exact(version),
-            vec![new_event(&routed, subject, Some(cause))],
+            vec![new_event(&routed, subject, Some(cause), now)],
         )
         .await?;
     tx.commit().await?;
@@ -205,7 +205,7 @@ pub(crate) async fn reassign(
     }
     let stream = m.id.to_string();
     let version = ctx.store.stream_version(&mut tx, &stream).await?;
-    let now = Utc::now();
+    let now = ctx.clock.now();
     let d = clock::start(&mut tx, m.id, m.opd.as_str(), now).await?;
     let reassigned = ev::QuestionReassigned {
         question_id: stream.clone(),
@@ -222,7 +222,7 @@ pub(crate) async fn reassign(
             &mut tx,
             &stream,
             ExpectedVersion::Exact(version),
-            vec![new_event(&reassigned, subject, None)],
+            vec![new_event(&reassigned, subject, None, now)],
         )
         .await?;
     tx.commit().await?;

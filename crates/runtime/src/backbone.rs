@@ -9,7 +9,7 @@ use kenduren_bus::{StreamSettings, Subjects};
 use kenduren_store::EventStore;
 use sqlx::{migrate::Migrator, PgPool};
 
-use crate::{tls::TlsSettings, RuntimeError};
+use crate::{tls::TlsSettings, Clock, RuntimeError};
 
 /// Where the backbone lives; two deployments differ in at least stream and prefix.
 #[derive(Debug, Clone)]
@@ -36,6 +36,8 @@ pub struct BackboneSettings {
     pub drain_delay: Duration,
     /// TLS for gRPC and NATS (all optional).
     pub tls: TlsSettings,
+    /// Where every timestamp the services write comes from (see [`Clock`]).
+    pub clock: Clock,
 }
 
 impl Default for BackboneSettings {
@@ -51,6 +53,7 @@ impl Default for BackboneSettings {
             pii_key: String::new(),
             drain_delay: Duration::ZERO,
             tls: TlsSettings::default(),
+            clock: Clock::system(),
         }
     }
 }
@@ -93,6 +96,8 @@ pub struct ServiceContext {
     pub drain_delay: Duration,
     /// The gRPC server's TLS, when configured.
     pub server_tls: Option<tonic::transport::ServerTlsConfig>,
+    /// The services' "now".
+    pub clock: Clock,
 }
 
 impl Backbone {
@@ -147,6 +152,7 @@ impl Backbone {
             auth: self.auth.clone(),
             drain_delay: self.settings.drain_delay,
             server_tls: self.server_tls.clone(),
+            clock: self.settings.clock,
         })
     }
 }

@@ -6,14 +6,20 @@ use kenduren_store::NewEvent;
 use prost_types::Timestamp;
 use uuid::Uuid;
 
-/// An event ready to append: a fresh id, the payload encoded, the current trace attached.
-pub fn new_event<M: EventMessage>(message: &M, subject: String, causation_id: Option<Uuid>) -> NewEvent {
+/// An event that happened at `occurred_at`, ready to append: a fresh id, the payload
+/// encoded, the current trace attached.
+pub fn new_event<M: EventMessage>(
+    message: &M,
+    subject: String,
+    causation_id: Option<Uuid>,
+    occurred_at: DateTime<Utc>,
+) -> NewEvent {
     NewEvent {
         event_id: Uuid::now_v7(),
         event_type: M::TYPE.to_owned(),
         subject,
         payload: message.encode_to_vec(),
-        occurred_at: Utc::now(),
+        occurred_at,
         causation_id,
         traceparent: kenduren_telemetry::current_traceparent(),
     }

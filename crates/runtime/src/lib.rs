@@ -3,6 +3,7 @@
 //! the one place where errors become `tonic::Status`, and graceful shutdown.
 
 pub mod backbone;
+pub mod clock;
 pub mod convert;
 pub mod error;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod service;
 pub mod tls;
 
 pub use backbone::{Backbone, BackboneSettings, ServiceContext};
+pub use clock::Clock;
 pub use error::{ApiError, RuntimeError};
 pub use event::{new_event, timestamp, to_datetime};
 pub use server::{serve_grpc, GrpcServer};

@@ -136,7 +136,7 @@ pub async fn sample(ctx: ServiceContext, period: Duration, stop: CancellationTok
         }
         if let Ok((backlog, oldest)) = ctx.store.outbox_backlog().await {
             metrics::gauge!("kenduren_outbox_backlog", "service" => service).set(backlog as f64);
-            let age = oldest.map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0);
+            let age = oldest.map(|t| (ctx.clock.now() - t).num_milliseconds().max(0) as f64 / 1000.0);
             metrics::gauge!("kenduren_outbox_oldest_age_seconds", "service" => service)
                 .set(age.unwrap_or(0.0));
         }

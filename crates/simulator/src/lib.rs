@@ -50,6 +50,9 @@ pub struct SimulationConfig {
     /// Categories and the gazetteer the services validate against (the deployment's
     /// reference data), so the simulator only submits what the desk would accept.
     pub catalogue: Catalogue,
+    /// The services' clock (`KENDUREN_CLOCK_SHIFT_SECONDS`): the season's dates and the
+    /// figures' "now" are read from it, so a season can run on a working morning.
+    pub clock: kenduren_runtime::Clock,
 }
 
 /// Counts of what the season did, for the progress line and sanity checks.

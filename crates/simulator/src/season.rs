@@ -55,7 +55,7 @@ pub(crate) async fn run(
     endpoints: Endpoints,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<SimulationReport, SimulationError> {
-    let started = Utc::now();
+    let started = config.clock.now();
     let mut s = setup(config, endpoints, progress).await?;
     (s.progress)(&format!(
         "season of seed {}: {} OPDs, {} sessions, {} citizens",
@@ -213,7 +213,7 @@ impl Season<'_> {
         // The first session ended yesterday (WIB): whoever did not check in is absent.
         // The others start tomorrow and every two weeks after: not checked in yet is
         // only awaited.
-        let today = Utc::now().with_timezone(&wib()).date_naive();
+        let today = self.config.clock.now().with_timezone(&wib()).date_naive();
         for i in 0..self.config.sessions {
             let (kecamatan, villages) = &places[i % places.len()];
             let desa = villages

@@ -78,7 +78,7 @@ pub(crate) async fn after_ratings(s: &mut Season<'_>) -> Result<(), SimulationEr
     round(s, Round::Reopened).await?;
     barrier(s).await?;
     (s.progress)("escalation sweep four months on");
-    sweep(s, Utc::now() + chrono::Duration::days(120)).await?;
+    sweep(s, s.config.clock.now() + chrono::Duration::days(120)).await?;
     observe::settle_tracking(&mut s.clients, &mut s.model).await
 }
 
@@ -261,7 +261,7 @@ async fn sweep(s: &mut Season<'_>, as_of: DateTime<Utc>) -> Result<(), Simulatio
         // A reopened question runs a new clock from its reopening, which no client sees;
         // its due date lies within a month of now, so the model only sweeps it far later.
         let due = if q.reopened > 0 {
-            Utc::now() + chrono::Duration::days(30)
+            s.config.clock.now() + chrono::Duration::days(30)
         } else {
             due
         };
@@ -317,7 +317,7 @@ pub(crate) async fn quiescent_figures(
     s: &mut Season<'_>,
     since: DateTime<Utc>,
 ) -> Result<(Figures, Figures), SimulationError> {
-    let expected = s.model.expected(Utc::now(), &s.calendar);
+    let expected = s.model.expected(s.config.clock.now(), &s.calendar);
     let deadline = tokio::time::Instant::now() + PATIENCE;
     let mut last: Option<Figures> = None;
     let mut stable_since = tokio::time::Instant::now();

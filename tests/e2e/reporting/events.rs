@@ -102,8 +102,7 @@ impl Events {
             Owner::Answering => &self.answering,
         };
         let subject = format!("{}.v1.scenario.{}", self.prefix, M::NAME);
-        let mut event = new_event(message, subject, self.last.get(stream).copied());
-        event.occurred_at = at;
+        let event = new_event(message, subject, self.last.get(stream).copied(), at);
         let id = event.event_id;
         let mut tx = store.pool().begin().await.expect("begin");
         store

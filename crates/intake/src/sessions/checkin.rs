@@ -2,7 +2,7 @@
 //! is decided here, once, against [`super::starts_at`]; checking in again answers the
 //! first check-in (a safe retry) and writes nothing.
 
-use chrono::{SubsecRound, Utc};
+use chrono::SubsecRound;
 use kenduren_domain::{FieldViolation, OpdCode};
 use kenduren_proto::{
     events::v1::OpdCheckedIn,
@@ -62,7 +62,7 @@ impl Intake {
             Some(first_check_in) => first_check_in,
             None => {
                 // Postgres keeps microseconds: the first answer and a retry's must agree.
-                let now = Utc::now().trunc_subsecs(6);
+                let now = self.ctx.clock.now().trunc_subsecs(6);
                 let late = now > session.starts_at.unwrap_or_else(|| starts_at(first));
                 let event = OpdCheckedIn {
                     session_id: session.session_id.clone(),
@@ -71,7 +71,7 @@ impl Intake {
                     late,
                     checked_in_at: Some(timestamp(now)),
                 };
-                let new = new_event(&event, self.ctx.subjects.session("checkedin"), None);
+                let new = new_event(&event, self.ctx.subjects.session("checkedin"), None, now);
                 let version = self
                     .ctx
                     .store
@@ -111,7 +111,7 @@ impl Intake {
             &session.expected_opds,
             std::slice::from_ref(&check_in),
             ends_at(last),
-            Utc::now(),
+            self.ctx.clock.now(),
         )
         .into_iter()
         .find(|a| a.opd_code == code);

@@ -28,8 +28,8 @@ pub(crate) struct SessionRow {
 const COLUMNS: &str = "session_id, kecamatan, desa, dates, expected_opds, programme, starts_at";
 
 impl SessionRow {
-    /// The API form, with attendance computed from `check_ins` as of now.
-    pub(crate) fn to_proto(&self, check_ins: &[CheckIn]) -> Session {
+    /// The API form, with attendance computed from `check_ins` as of `now`.
+    pub(crate) fn to_proto(&self, check_ins: &[CheckIn], now: DateTime<Utc>) -> Session {
         let first = self.dates.first().copied().unwrap_or_default();
         let last = self.dates.last().copied().unwrap_or(first);
         let mine: Vec<CheckIn> = check_ins
@@ -45,7 +45,7 @@ impl SessionRow {
             programme: self.programme.iter().map(|p| decode_item(p)).collect(),
             expected_opd_codes: self.expected_opds.clone(),
             starts_at: Some(timestamp(self.starts_at.unwrap_or_else(|| starts_at(first)))),
-            attendance: attendance(&self.expected_opds, &mine, ends_at(last), Utc::now()),
+            attendance: attendance(&self.expected_opds, &mine, ends_at(last), now),
         }
     }
 }
@@ -77,13 +77,13 @@ pub(crate) async fn check_ins(conn: &mut PgConnection, ids: &[String]) -> Result
     .await?)
 }
 
-/// The session `id` with its attendance, or NOT_FOUND.
-pub(crate) async fn load(conn: &mut PgConnection, id: &str) -> Result<Session, ApiError> {
+/// The session `id` with its attendance as of `now`, or NOT_FOUND.
+pub(crate) async fn load(conn: &mut PgConnection, id: &str, now: DateTime<Utc>) -> Result<Session, ApiError> {
     let row = find(conn, id, false)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no session {id:?}")))?;
     let ins = check_ins(conn, std::slice::from_ref(&row.session_id)).await?;
-    Ok(row.to_proto(&ins))
+    Ok(row.to_proto(&ins, now))
 }
 
 /// A page token: the first date and id of the last session on the previous page.
@@ -105,7 +105,7 @@ fn parse_token(token: &str) -> Result<Option<(NaiveDate, String)>, ApiError> {
 impl Intake {
     pub(crate) async fn get_session(&self, req: GetSessionRequest) -> Result<GetSessionResponse, ApiError> {
         let mut conn = self.ctx.pool.acquire().await?;
-        let session = load(&mut conn, req.session_id.trim()).await?;
+        let session = load(&mut conn, req.session_id.trim(), self.ctx.clock.now()).await?;
         Ok(GetSessionResponse {
             session: Some(session),
         })
@@ -149,7 +149,10 @@ impl Intake {
         let ids: Vec<String> = rows.iter().map(|r| r.session_id.clone()).collect();
         let ins = check_ins(&mut conn, &ids).await?;
         Ok(ListSessionsResponse {
-            sessions: rows.iter().map(|r| r.to_proto(&ins)).collect(),
+            sessions: rows
+                .iter()
+                .map(|r| r.to_proto(&ins, self.ctx.clock.now()))
+                .collect(),
             next_page_token,
         })
     }

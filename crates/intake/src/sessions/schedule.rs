@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{NaiveDate, NaiveTime, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use kenduren_domain::FieldViolation;
 use kenduren_proto::{
     events::v1::{ProgrammeItem, SessionScheduled},
@@ -192,14 +192,14 @@ impl Intake {
                     plan.session_id
                 )));
             }
-            let session = read::load(&mut tx, &plan.session_id).await?;
+            let session = read::load(&mut tx, &plan.session_id, self.ctx.clock.now()).await?;
             return Ok(ScheduleSessionResponse {
                 session: Some(session),
             });
         }
         let first = plan.dates.first().copied().unwrap_or_default();
         let start = starts_at(first);
-        let now = Utc::now();
+        let now = self.ctx.clock.now();
         let event = SessionScheduled {
             session_id: plan.session_id.clone(),
             dates: plan.dates.iter().map(|d| d.to_string()).collect(),
@@ -210,7 +210,7 @@ impl Intake {
             programme: plan.programme.clone(),
             starts_at: Some(timestamp(start)),
         };
-        let new = new_event(&event, self.ctx.subjects.session("scheduled"), None);
+        let new = new_event(&event, self.ctx.subjects.session("scheduled"), None, now);
         self.ctx
             .store
             .append(&mut tx, &plan.session_id, ExpectedVersion::NoStream, vec![new])
@@ -229,7 +229,7 @@ impl Intake {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        let session = read::load(&mut tx, &plan.session_id).await?;
+        let session = read::load(&mut tx, &plan.session_id, self.ctx.clock.now()).await?;
         tx.commit().await?;
         Ok(ScheduleSessionResponse {
             session: Some(session),

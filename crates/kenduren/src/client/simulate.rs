@@ -5,10 +5,11 @@
 use std::{sync::Arc, time::Duration};
 
 use anyhow::{bail, Context, Result};
+use chrono::{DateTime, Utc};
 use clap::Args;
 use kenduren::{reference, RunningSystem, ServiceAddrs, DEV_AUTH_KEY};
 use kenduren_auth::TokenKey;
-use kenduren_runtime::BackboneSettings;
+use kenduren_runtime::{BackboneSettings, Clock};
 use kenduren_simulator::{Endpoints, SimulationConfig, SimulationReport};
 use sqlx::{Connection, Executor, PgConnection};
 use tonic::transport::Channel;
@@ -69,20 +70,47 @@ pub struct SimulateArgs {
     /// Directory with replacement reference data (the catalogue and gazetteer submissions use).
     #[arg(long, env = "KENDUREN_REFERENCE_DIR")]
     pub reference_dir: Option<std::path::PathBuf>,
+    /// With --standalone: the instant (RFC 3339) the services' clock shows when the season
+    /// starts, e.g. 2026-12-01T09:00:00+07:00 for a season in office hours, where answers
+    /// take working time. Default: now.
+    #[arg(long, value_parser = parse_instant)]
+    pub start_at: Option<DateTime<Utc>>,
+    /// Without --standalone: the running services' KENDUREN_CLOCK_SHIFT_SECONDS, so the
+    /// simulator reads the same clock.
+    #[arg(
+        long,
+        env = "KENDUREN_CLOCK_SHIFT_SECONDS",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub clock_shift_seconds: i64,
+}
+
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e} (expected RFC 3339, e.g. 2026-12-01T09:00:00+07:00)"))
 }
 
 /// Runs `kenduren simulate`.
 pub async fn run(args: SimulateArgs) -> Result<()> {
     let reference = reference::load(args.reference_dir.as_deref())?;
+    let clock = match (args.standalone, args.start_at) {
+        (true, Some(start)) => Clock::shifted(Clock::shift_to(start)),
+        (true, None) => Clock::system(),
+        (false, Some(_)) => bail!("--start-at needs --standalone: running services keep their own clock"),
+        (false, None) => Clock::shifted(chrono::TimeDelta::seconds(args.clock_shift_seconds)),
+    };
     let config = SimulationConfig {
         seed: args.seed,
         sessions: args.sessions,
         citizens: args.citizens,
         catalogue: reference.catalogue.clone(),
+        clock,
     };
     let progress = |line: &str| eprintln!("simulate: {line}");
     let report = if args.standalone {
-        let (system, settings) = standalone(&args, reference).await?;
+        let (system, settings) = standalone(&args, reference, clock).await?;
         let key = TokenKey::from_base64(&settings.auth_key)?;
         let a = system.addrs;
         let endpoints = endpoints(
@@ -144,6 +172,7 @@ async fn endpoints(urls: [String; 4], key: TokenKey) -> Result<Endpoints> {
 async fn standalone(
     args: &SimulateArgs,
     reference: kenduren_domain::ReferenceData,
+    clock: Clock,
 ) -> Result<(RunningSystem, BackboneSettings)> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let database = format!("kenduren_sim_{}", &id[..16]);
@@ -167,6 +196,7 @@ async fn standalone(
         pool_size: 4,
         auth_key: TokenKey::generate_base64(),
         drain_delay: Duration::ZERO,
+        clock,
         ..BackboneSettings::default()
     };
     eprintln!("simulate: starting an isolated system (database {database})");
