@@ -3,9 +3,9 @@
 //! graceful stop.
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::RuntimeError;
@@ -70,7 +70,9 @@ pub async fn serve_grpc(
         .trace_fn(kenduren_telemetry::grpc_server_span)
         .layer(crate::metrics::RpcMetricsLayer { service: short })
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal)
+        // Without TCP_NODELAY, Nagle's algorithm holds back a response's last small frame
+        // until the client's delayed ACK: about 40 ms added to calls on a quiet connection.
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal)
         .await?;
     Ok(())
 }
