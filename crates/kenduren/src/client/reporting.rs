@@ -444,7 +444,10 @@ pub async fn session(args: SessionArgs) -> Result<()> {
     println!("checked in   {}", r.opds_checked_in.join(" "));
     println!("absent       {}", r.opds_absent.join(" "));
     if !r.opds_awaited.is_empty() {
-        println!("awaited      {} (the session is not over yet)", r.opds_awaited.join(" "));
+        println!(
+            "awaited      {} (the session is not over yet)",
+            r.opds_awaited.join(" ")
+        );
     }
     Ok(())
 }
