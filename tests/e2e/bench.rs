@@ -27,7 +27,74 @@ const FIGURES: &[&str] = &[
     "/e2e_at_rate/result/visible",
     "/resources/0/peak_rss_bytes",
     "/resources/0/cpu_seconds",
+    "/rebuild/generated/events",
+    "/rebuild/generated/questions",
+    "/rebuild/generate_per_second",
+    "/rebuild/replayed",
+    "/rebuild/seconds",
+    "/rebuild/events_per_second",
+    "/rebuild/questions",
+    "/rebuild/dead_letters",
+    "/queries/questions",
+    "/queries/scorecards_month",
+    "/queries/scorecards_year",
+    "/queries/unanswered_first_page",
+    "/queries/unanswered_by_opd",
+    "/queries/unanswered_by_kecamatan",
 ];
+
+/// The rebuild applied exactly what was generated, and its rate follows from its counts.
+fn assert_rebuild(v: &Value, events: f64) {
+    let r = |field: &str| num(v, &format!("/rebuild/{field}"));
+    assert_eq!(r("generated/events"), events, "generated");
+    assert_eq!(r("replayed"), events, "replayed");
+    assert_eq!(r("applied"), events, "applied");
+    assert_eq!(r("dead_letters"), 0.0, "dead-lettered");
+    assert_eq!(r("questions"), r("generated/questions"));
+    assert_eq!(r("answered"), r("generated/answered"));
+    assert_eq!(r("timeline_rows"), r("generated/question_events"));
+    assert_eq!(r("sessions"), r("generated/sessions"));
+    assert_eq!(r("check_ins"), r("generated/check_ins"));
+    assert!(r("questions") > 0.0 && r("answered") > 0.0 && r("answered") <= r("questions"));
+    assert!(r("generated/question_events") < events, "sessions are events too");
+    assert!((r("events_per_second") - events / r("seconds")).abs() < 1e-6 * r("events_per_second"));
+    assert_eq!(
+        v.pointer("/rebuild/complete").and_then(Value::as_bool),
+        Some(true)
+    );
+}
+
+/// Every query answered every call, and the answers match the SQL counts.
+fn assert_queries(v: &Value, questions: f64) {
+    assert_eq!(num(v, "/queries/questions"), questions);
+    assert_eq!(
+        v.pointer("/queries/consistent").and_then(Value::as_bool),
+        Some(true)
+    );
+    assert_eq!(
+        num(v, "/queries/year_assigned"),
+        num(v, "/queries/expected_assigned")
+    );
+    assert!(num(v, "/queries/expected_assigned") > 0.9 * questions);
+    assert_eq!(
+        num(v, "/queries/unanswered_total"),
+        num(v, "/queries/expected_unanswered")
+    );
+    assert!(num(v, "/queries/year_opds") >= 20.0);
+    let iterations = num(v, "/queries/iterations");
+    for q in [
+        "scorecards_month",
+        "scorecards_year",
+        "unanswered_first_page",
+        "unanswered_by_opd",
+        "unanswered_by_kecamatan",
+    ] {
+        let at = format!("/queries/{q}");
+        assert_throughput(v, &at);
+        assert_eq!(num(v, &format!("{at}/ok")), iterations, "{at}");
+        assert_eq!(num(v, &format!("{at}/errors")), 0.0, "{at}");
+    }
+}
 
 fn num(v: &Value, pointer: &str) -> f64 {
     v.pointer(pointer)
@@ -103,6 +170,9 @@ async fn a_tiny_benchmark_reports_every_figure_and_they_agree() {
         settle_seconds: 30.0,
         opd_workers: 8,
         progress: false,
+        rebuild_events: 2_000,
+        query_questions: 2_000,
+        query_iterations: 10,
         ..Settings::default()
     };
     let me = [Probe {
@@ -144,9 +214,32 @@ async fn a_tiny_benchmark_reports_every_figure_and_they_agree() {
         let ratio = r["ratio"].as_f64().expect("ratio");
         assert!((ratio - value / floor).abs() < 1e-9, "{r}");
     }
-    assert!(v["targets"].as_array().is_some_and(|t| t.len() >= 5));
+    assert_rebuild(&v, 2_000.0);
+    assert_queries(&v, 2_000.0);
+    // The pipeline's three and memory's two, the rebuild's one and the five queries'.
+    let targets = v["targets"].as_array().expect("targets");
+    assert!(targets.len() >= 11, "{targets:?}");
+    for name in [
+        "rebuild",
+        "GetOpdScorecards, one month",
+        "ListUnanswered, by kecamatan",
+    ] {
+        assert!(
+            targets
+                .iter()
+                .any(|t| t["requirement"].as_str().is_some_and(|r| r.contains(name))),
+            "no target for {name}"
+        );
+    }
     assert!(
-        table.contains("floor: postgres commit") && table.contains("submit -> in inbox"),
+        v["not_measured"].as_array().is_some_and(Vec::is_empty),
+        "everything ran"
+    );
+    assert!(
+        table.contains("floor: postgres commit")
+            && table.contains("submit -> in inbox")
+            && table.contains("rebuild: 2000 events replayed")
+            && table.contains("ListUnanswered, by OPD"),
         "{table}"
     );
 }

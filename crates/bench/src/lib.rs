@@ -8,15 +8,19 @@
 //! memory and CPU of the processes it is told to watch. Starting and stopping the
 //! services is the caller's job (the `kenduren` command, or a test).
 
+pub mod data_report;
 pub mod drive;
+pub mod events;
 pub mod floors;
+mod loaded;
 pub mod pipeline;
+pub mod queries;
+pub mod rebuild;
 pub mod report;
 pub mod resources;
+pub mod scratch;
 pub mod stats;
 pub mod tokens;
-
-use std::{sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection, Executor, PgConnection};
@@ -24,12 +28,7 @@ use tonic::transport::Channel;
 
 pub use report::Report;
 
-use crate::{
-    pipeline::{submit_op, Tracker},
-    report::{EndToEndAtRate, Floors, OpenLoop, ProcessCost},
-    resources::{sample, Machine},
-    tokens::Tokens,
-};
+use crate::{report::Report as Empty, resources::Machine};
 
 /// What went wrong before any figure could be measured.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +102,14 @@ pub struct Settings {
     pub opd_workers: usize,
     /// Print a progress line per phase on stderr.
     pub progress: bool,
+    /// Run the floors and the pipeline phases (they need the running services).
+    pub pipeline: bool,
+    /// Events to generate and rebuild reporting from; 0 skips the rebuild phase.
+    pub rebuild_events: u64,
+    /// Questions to fill reporting's read model with for the query phase; 0 skips it.
+    pub query_questions: u64,
+    /// Calls per query in the query phase.
+    pub query_iterations: u64,
 }
 
 impl Default for Settings {
@@ -116,6 +123,10 @@ impl Default for Settings {
             settle_seconds: 30.0,
             opd_workers: 64,
             progress: true,
+            pipeline: true,
+            rebuild_events: 1_000_000,
+            query_questions: 1_000_000,
+            query_iterations: 200,
         }
     }
 }
@@ -139,162 +150,61 @@ fn say(settings: &Settings, line: &str) {
     }
 }
 
-/// Measures everything against `targets`; `mode` names how the services run, and
-/// `probes` the processes whose memory and CPU to report.
+/// Measures what `settings` asks for: the floors and the pipeline against `targets`
+/// (`mode` names how the services run, `probes` the processes whose memory and CPU to
+/// report), then the rebuild and the queries on scratch deployments of their own on the
+/// same Postgres and NATS servers.
 pub async fn run(
     targets: &Targets,
     settings: &Settings,
     mode: &str,
     probes: &[Probe],
 ) -> Result<Report, BenchError> {
-    let phase = Duration::from_secs_f64(settings.phase_seconds.max(0.05));
-    let settle = Duration::from_secs_f64(settings.settle_seconds.max(1.0));
-    let c = settings.concurrency.max(1);
-    let idle: Vec<_> = probes.iter().map(|p| sample(p.pid)).collect();
-
-    let nats = async_nats::connect(&targets.nats_url)
-        .await
-        .map_err(|e| BenchError::Nats(e.to_string()))?;
     let mut machine = Machine::local();
-    machine.nats_version = nats.server_info().version;
     machine.postgres_version = postgres_version(&targets.database_url).await?;
-    let (intake, answering, reporting) = (
-        connect(&targets.intake_url).await?,
-        connect(&targets.answering_url).await?,
-        connect(&targets.reporting_url).await?,
-    );
-    let tokens = Tokens::new(&targets.auth_key)?;
-    let run_id: Arc<str> = format!("bench-{}", uuid::Uuid::new_v4().simple()).into();
-
-    say(
-        settings,
-        &format!(
-            "floor: postgres single-row commits ({:.1} s, concurrency {c})",
-            phase.as_secs_f64()
-        ),
-    );
-    let postgres_commit =
-        floors::postgres_commits(&targets.database_url, c, settings.payload_bytes, phase).await?;
-    say(settings, "floor: jetstream publish with ack");
-    let jetstream_publish =
-        floors::jetstream_acks(&targets.nats_url, c, settings.payload_bytes, phase).await?;
-    say(settings, "floor: empty tonic unary call (health Check)");
-    let tonic_unary = floors::tonic_unary(&targets.intake_url, c, phase).await?;
-
-    // End to end first, on an empty pipeline: the submit-only phases come last, as the
-    // questions they leave behind would queue ahead of the tracked ones.
-    let tracker = Tracker::start(
-        &nats,
-        &targets.subject_prefix,
-        answering,
-        reporting,
-        tokens.clone(),
-        settings.opd_workers,
-        settle,
-    )
-    .await?;
-    say(
-        settings,
-        "end to end, closed loop: each worker's next question once the last is answered",
-    );
-    let op = submit_op(
-        intake.clone(),
-        &tokens,
-        settings.payload_bytes,
-        format!("{run_id}-e").into(),
-        Some(tracker.clone()),
-        true,
-    )?;
-    drive::closed_loop(c, phase, op).await;
-    let e2e_sustained = tracker.finish(settle).await;
-
-    let e2e_rate = settings
-        .e2e_rate
-        .unwrap_or(e2e_sustained.per_second / 2.0)
-        .max(1.0);
-    say(settings, &format!("end to end, open loop at {e2e_rate:.0}/s"));
-    let op = submit_op(
-        intake.clone(),
-        &tokens,
-        settings.payload_bytes,
-        format!("{run_id}-r").into(),
-        Some(tracker.clone()),
-        false,
-    )?;
-    drive::open_loop(e2e_rate, phase, 10_000, op).await;
-    let e2e_at_rate = tracker.finish(settle).await;
-    drop(tracker);
-
-    say(settings, "SubmitQuestion closed loop");
-    let op = submit_op(
-        intake.clone(),
-        &tokens,
-        settings.payload_bytes,
-        format!("{run_id}-c").into(),
-        None,
-        false,
-    )?;
-    let submit_closed = drive::closed_loop(c, phase, op).await;
-
-    let submit_rate = settings
-        .submit_rate
-        .unwrap_or(submit_closed.per_second / 2.0)
-        .max(1.0);
-    say(
-        settings,
-        &format!("SubmitQuestion open loop at {submit_rate:.0}/s"),
-    );
-    let op = submit_op(
-        intake,
-        &tokens,
-        settings.payload_bytes,
-        format!("{run_id}-o").into(),
-        None,
-        false,
-    )?;
-    let open = drive::open_loop(submit_rate, phase, 10_000, op).await;
-
-    let resources = probes
-        .iter()
-        .zip(idle)
-        .map(|(p, before)| {
-            let after = sample(p.pid);
-            ProcessCost {
-                name: p.name.clone(),
-                idle_rss_bytes: before.rss_bytes,
-                peak_rss_bytes: after.peak_rss_bytes,
-                cpu_seconds: (after.cpu_seconds - before.cpu_seconds).max(0.0),
-            }
-        })
-        .collect();
-    let mut report = Report {
-        machine,
-        settings: settings.clone(),
-        mode: mode.into(),
-        floors: Floors {
-            postgres_commit,
-            jetstream_publish,
-            tonic_unary,
-        },
-        submit_closed,
-        submit_open: OpenLoop {
-            offered_per_second: open.offered_per_second,
-            scheduled: open.scheduled,
-            done: open.done,
-        },
-        e2e_sustained,
-        e2e_at_rate: EndToEndAtRate {
-            offered_per_second: e2e_rate,
-            result: e2e_at_rate,
-        },
-        resources,
-        ratios: Vec::new(),
-        targets: Vec::new(),
-        not_measured: vec![
-            "reporting rebuild from 1,000,000 events (target >= 50,000 events/s)".into(),
-            "GetOpdScorecards / ListUnanswered p99 over 1,000,000 questions (target <= 20 ms)".into(),
-        ],
+    let mut report = if settings.pipeline {
+        loaded::measure(targets, settings, mode, probes, machine).await?
+    } else {
+        let nats = async_nats::connect(&targets.nats_url)
+            .await
+            .map_err(|e| BenchError::Nats(e.to_string()))?;
+        machine.nats_version = nats.server_info().version;
+        Empty::without_pipeline(machine, settings.clone(), mode)
     };
+    if settings.rebuild_events > 0 {
+        say(
+            settings,
+            &format!(
+                "rebuild: {} events into a scratch stream",
+                settings.rebuild_events
+            ),
+        );
+        report.rebuild = Some(
+            rebuild::measure(
+                &targets.database_url,
+                &targets.nats_url,
+                settings.rebuild_events,
+                settings.progress,
+            )
+            .await?,
+        );
+    }
+    if settings.query_questions > 0 {
+        say(
+            settings,
+            &format!("queries over {} questions", settings.query_questions),
+        );
+        report.queries = Some(
+            queries::measure(
+                &targets.database_url,
+                &targets.nats_url,
+                settings.query_questions,
+                settings.query_iterations.max(1),
+                settings.progress,
+            )
+            .await?,
+        );
+    }
     report.judge();
     Ok(report)
 }

@@ -159,8 +159,18 @@ pub struct Tracker {
     reporting: Channel,
     tokens: Tokens,
     opd_slots: Arc<Semaphore>,
-    opds: Mutex<std::collections::HashSet<String>>,
+    /// Per OPD: questions routed to it and not yet seen in its inbox, and the signal
+    /// that wakes its poller. An OPD's inbox is polled only while it awaits something,
+    /// so the measurement does not load answering with idle polls.
+    opds: Mutex<HashMap<String, Awaited>>,
     give_up: Duration,
+}
+
+/// What one OPD's poller waits for.
+#[derive(Default)]
+struct Awaited {
+    questions: std::collections::HashSet<String>,
+    wake: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Tracker {
@@ -221,8 +231,20 @@ impl Tracker {
                 let opd = tokens.len().checked_sub(2).and_then(|i| tokens.get(i));
                 if let (Some(id), Some(opd)) = (id, opd) {
                     *lock(&tracker.last_activity) = at;
-                    lock(&tracker.seen).entry(id).or_default().routed = Some(at);
-                    if lock(&tracker.opds).insert(opd.to_string()) {
+                    let listed = {
+                        let mut seen = lock(&tracker.seen);
+                        let entry = seen.entry(id.clone()).or_default();
+                        entry.routed = Some(at);
+                        entry.inbox.is_some()
+                    };
+                    let mut opds = lock(&tracker.opds);
+                    let first = !opds.contains_key(*opd);
+                    let awaited = opds.entry(opd.to_string()).or_default();
+                    if !listed {
+                        awaited.questions.insert(id);
+                        awaited.wake.notify_one();
+                    }
+                    if first {
                         Self::poll_inbox(Arc::downgrade(&tracker), opd.to_string());
                     }
                 }
@@ -246,13 +268,27 @@ impl Tracker {
         rx
     }
 
-    /// The simulated OPD's inbox loop: every few milliseconds, the routed questions in
-    /// `opd`'s inbox; each new one is answered.
+    /// The simulated OPD's inbox loop: while a question routed to `opd` has not shown up
+    /// in its inbox, every few milliseconds, the routed questions in the inbox; each new
+    /// one is answered. Idle otherwise.
     fn poll_inbox(tracker: std::sync::Weak<Self>, opd: String) {
         tokio::spawn(async move {
             let mut answered = std::collections::HashSet::new();
             loop {
                 let Some(t) = tracker.upgrade() else { break };
+                let wake = {
+                    let opds = lock(&t.opds);
+                    let awaited = opds.get(&opd);
+                    match awaited {
+                        Some(a) if a.questions.is_empty() => Some(a.wake.clone()),
+                        _ => None,
+                    }
+                };
+                if let Some(wake) = wake {
+                    drop(t);
+                    let _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()).await;
+                    continue;
+                }
                 let Ok(auth) = t.tokens.header(&format!("opd:{opd}")) else {
                     break;
                 };
@@ -267,6 +303,9 @@ impl Tracker {
                     let now = Instant::now();
                     for item in reply.into_inner().items {
                         if answered.insert(item.question_id.clone()) {
+                            if let Some(awaited) = lock(&t.opds).get_mut(&opd) {
+                                awaited.questions.remove(&item.question_id);
+                            }
                             lock(&t.seen).entry(item.question_id.clone()).or_default().inbox = Some(now);
                             *lock(&t.last_activity) = now;
                             let t = t.clone();

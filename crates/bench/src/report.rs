@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     pipeline::EndToEnd,
+    queries::QueryFigures,
+    rebuild::RebuildFigures,
     resources::Machine,
     stats::{ms, Latency, Throughput},
     Settings,
@@ -127,6 +129,10 @@ pub struct Report {
     pub ratios: Vec<Ratio>,
     /// Issue 8's targets that this run can judge.
     pub targets: Vec<Target>,
+    /// The rebuild phase, when it ran.
+    pub rebuild: Option<RebuildFigures>,
+    /// The query phase, when it ran.
+    pub queries: Option<QueryFigures>,
     /// What the benchmark does not measure yet.
     pub not_measured: Vec<String>,
 }
@@ -134,8 +140,41 @@ pub struct Report {
 const MIB: f64 = 1024.0 * 1024.0;
 
 impl Report {
+    /// A report whose floors and pipeline phases did not run (all zero, judged nothing).
+    pub fn without_pipeline(machine: Machine, settings: Settings, mode: &str) -> Self {
+        Self {
+            machine,
+            settings,
+            mode: mode.into(),
+            floors: Floors::default(),
+            submit_closed: Throughput::default(),
+            submit_open: OpenLoop::default(),
+            e2e_sustained: EndToEnd::default(),
+            e2e_at_rate: EndToEndAtRate::default(),
+            resources: Vec::new(),
+            ratios: Vec::new(),
+            targets: Vec::new(),
+            rebuild: None,
+            queries: None,
+            not_measured: Vec::new(),
+        }
+    }
+
     /// Fills in the ratios and targets from the figures.
     pub fn judge(&mut self) {
+        self.targets = Vec::new();
+        self.ratios = Vec::new();
+        self.not_measured = Vec::new();
+        if self.settings.pipeline {
+            self.judge_pipeline();
+        } else {
+            self.not_measured
+                .push("floors and pipeline phases (not asked for in this run)".into());
+        }
+        self.judge_data();
+    }
+
+    fn judge_pipeline(&mut self) {
         let pg = self.floors.postgres_commit.per_second;
         let js = self.floors.jetstream_publish.per_second;
         let grpc = self.floors.tonic_unary.per_second;
@@ -213,7 +252,7 @@ impl Report {
                 false,
             ));
         }
-        self.targets = targets;
+        self.targets.extend(targets);
     }
 
     /// The table for people: every figure, its floor ratio, the targets.
@@ -293,6 +332,7 @@ impl Report {
                 p.cpu_seconds
             );
         }
+        self.data_table(&mut out);
         let _ = writeln!(out);
         for r in &self.ratios {
             let _ = writeln!(
@@ -319,7 +359,7 @@ impl Report {
     }
 }
 
-fn latency_row(out: &mut String, name: &str, l: &Latency) {
+pub(crate) fn latency_row(out: &mut String, name: &str, l: &Latency) {
     let _ = writeln!(
         out,
         "{name:<36} {:>10} {:>8} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9.2}",
@@ -342,7 +382,7 @@ fn ratio(value: f64, floor: f64) -> f64 {
 }
 
 /// `at_least`: the measured value must reach the bound; otherwise stay at or under it.
-fn target(requirement: &str, measured: f64, bound: f64, at_least: bool) -> Target {
+pub(crate) fn target(requirement: &str, measured: f64, bound: f64, at_least: bool) -> Target {
     Target {
         requirement: requirement.into(),
         measured,

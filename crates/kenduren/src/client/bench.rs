@@ -90,10 +90,24 @@ pub struct BenchArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Events to generate on a scratch stream and rebuild reporting from (0 skips).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub rebuild_events: u64,
+    /// Questions to fill a scratch reporting read model with for the query phase (0 skips).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub query_questions: u64,
+    /// Calls of each query in the query phase.
+    #[arg(long, default_value_t = 200)]
+    pub query_iterations: u64,
+    /// Run only these phases: `pipeline` (floors and the pipeline; needs the services),
+    /// `rebuild`, `queries`. Without it, all of them.
+    #[arg(long, value_delimiter = ',', value_parser = ["pipeline", "rebuild", "queries"])]
+    pub only: Vec<String>,
 }
 
 impl BenchArgs {
     fn settings(&self) -> Settings {
+        let wants = |phase: &str| self.only.is_empty() || self.only.iter().any(|p| p == phase);
         Settings {
             concurrency: self.concurrency,
             phase_seconds: self.phase_seconds,
@@ -103,6 +117,10 @@ impl BenchArgs {
             settle_seconds: self.settle_seconds,
             opd_workers: self.opd_workers,
             progress: !self.quiet,
+            pipeline: wants("pipeline"),
+            rebuild_events: if wants("rebuild") { self.rebuild_events } else { 0 },
+            query_questions: if wants("queries") { self.query_questions } else { 0 },
+            query_iterations: self.query_iterations,
         }
     }
 }
@@ -164,7 +182,20 @@ impl Isolated {
 /// Runs `kenduren bench`.
 pub async fn run(args: BenchArgs) -> Result<()> {
     let settings = args.settings();
-    let report = if args.external {
+    let report = if !settings.pipeline {
+        // The rebuild and query phases make scratch deployments of their own on these
+        // servers; no services need to run.
+        let targets = Targets {
+            intake_url: String::new(),
+            answering_url: String::new(),
+            reporting_url: String::new(),
+            database_url: args.database_url.clone(),
+            nats_url: args.nats_url.clone(),
+            subject_prefix: String::new(),
+            auth_key: String::new(),
+        };
+        kenduren_bench::run(&targets, &settings, "data phases only", &[]).await?
+    } else if args.external {
         let targets = Targets {
             intake_url: args.intake_url.clone(),
             answering_url: args.answering_url.clone(),

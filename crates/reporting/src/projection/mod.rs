@@ -6,6 +6,7 @@
 
 mod questions;
 mod sessions;
+mod working;
 
 use kenduren_bus::CloudEvent;
 use kenduren_proto::{AnyEvent, DecodeError};

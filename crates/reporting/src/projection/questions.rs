@@ -13,10 +13,14 @@ use kenduren_store::HandlerError;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::transient;
+use super::{transient, working};
 use crate::figures::answered_on_the_spot;
 
-/// The payload's time, or the envelope's when the payload has none.
+/// The payload's time, or the envelope's when the payload has none. Assignment and
+/// answer times use the envelope's time instead (`event.time`): it is the instant every
+/// client sees in a question's timeline, so figures computed from it can be checked
+/// from outside (the simulator does), while a payload's own stamp may precede it by the
+/// writer's round trips.
 fn at(ts: &Option<prost_types::Timestamp>, event: &CloudEvent) -> DateTime<Utc> {
     ts.as_ref().and_then(to_datetime).unwrap_or(event.time)
 }
@@ -26,6 +30,7 @@ fn at(ts: &Option<prost_types::Timestamp>, event: &CloudEvent) -> DateTime<Utc> 
 struct Known {
     channel: String,
     submitted_at: DateTime<Utc>,
+    assigned_at: Option<DateTime<Utc>>,
     answered_at: Option<DateTime<Utc>>,
     opd_code: Option<String>,
     on_the_spot_due_at: Option<DateTime<Utc>>,
@@ -68,7 +73,7 @@ pub(super) async fn apply(
     }
 
     let known: Option<Known> = sqlx::query_as(
-        "SELECT channel, submitted_at, answered_at, opd_code, on_the_spot_due_at FROM question_facts
+        "SELECT channel, submitted_at, assigned_at, answered_at, opd_code, on_the_spot_due_at FROM question_facts
          WHERE question_id = $1 FOR UPDATE",
     )
     .bind(id)
@@ -82,49 +87,65 @@ pub(super) async fn apply(
     };
 
     let query = match decoded {
-        AnyEvent::QuestionRouted(e) => sqlx::query(
-            "UPDATE question_facts SET status = 'ROUTED', opd_code = $2, routed_at = $3, assigned_at = $3, due_at = $4,
-                    on_the_spot_due_at = COALESCE($5, on_the_spot_due_at)
-             WHERE question_id = $1",
-        )
-        .bind(id)
-        .bind(&e.opd_code)
-        .bind(at(&e.routed_at, event))
-        .bind(e.due_at.as_ref().and_then(to_datetime))
-        .bind(e.on_the_spot_due_at.as_ref().and_then(to_datetime)),
-        AnyEvent::QuestionReassigned(e) => sqlx::query(
-            "UPDATE question_facts SET status = 'ROUTED', opd_code = $2, assigned_at = $3, due_at = $4
-             WHERE question_id = $1",
-        )
-        .bind(id)
-        .bind(&e.to_opd_code)
-        .bind(at(&e.reassigned_at, event))
-        .bind(e.due_at.as_ref().and_then(to_datetime)),
+        AnyEvent::QuestionRouted(e) => {
+            let assigned_at = event.time;
+            let secs = answer_seconds(conn, Some(assigned_at), known.answered_at).await?;
+            sqlx::query(
+                "UPDATE question_facts SET status = 'ROUTED', opd_code = $2, routed_at = $3, assigned_at = $3, due_at = $4,
+                        on_the_spot_due_at = COALESCE($5, on_the_spot_due_at), answer_working_seconds = $6
+                 WHERE question_id = $1",
+            )
+            .bind(id)
+            .bind(&e.opd_code)
+            .bind(assigned_at)
+            .bind(e.due_at.as_ref().and_then(to_datetime))
+            .bind(e.on_the_spot_due_at.as_ref().and_then(to_datetime))
+            .bind(secs)
+        }
+        AnyEvent::QuestionReassigned(e) => {
+            let assigned_at = event.time;
+            let secs = answer_seconds(conn, Some(assigned_at), known.answered_at).await?;
+            sqlx::query(
+                "UPDATE question_facts SET status = 'ROUTED', opd_code = $2, assigned_at = $3, due_at = $4,
+                        answer_working_seconds = $5
+                 WHERE question_id = $1",
+            )
+            .bind(id)
+            .bind(&e.to_opd_code)
+            .bind(assigned_at)
+            .bind(e.due_at.as_ref().and_then(to_datetime))
+            .bind(secs)
+        }
         AnyEvent::QuestionTriaged(_) => {
-            sqlx::query("UPDATE question_facts SET status = 'TRIAGE', opd_code = NULL WHERE question_id = $1").bind(id)
+            sqlx::query("UPDATE question_facts SET status = 'TRIAGE', opd_code = NULL WHERE question_id = $1")
+                .bind(id)
         }
-        AnyEvent::AssignmentRejected(_) => {
-            sqlx::query("UPDATE question_facts SET status = 'SUBMITTED', opd_code = NULL WHERE question_id = $1").bind(id)
-        }
+        AnyEvent::AssignmentRejected(_) => sqlx::query(
+            "UPDATE question_facts SET status = 'SUBMITTED', opd_code = NULL WHERE question_id = $1",
+        )
+        .bind(id),
         AnyEvent::QuestionAcknowledged(_) => {
             sqlx::query("UPDATE question_facts SET status = 'ACKNOWLEDGED' WHERE question_id = $1").bind(id)
         }
-        AnyEvent::QuestionAnswered(e) => {
-            let answered_at = at(&e.answered_at, event);
+        AnyEvent::QuestionAnswered(_) => {
+            let answered_at = event.time;
             if known.answered_at.is_some() {
                 // A reopened question answered again: its first answer stays the one counted.
                 sqlx::query("UPDATE question_facts SET status = 'ANSWERED' WHERE question_id = $1").bind(id)
             } else {
                 let on_the_spot = known.channel == "ON_SITE"
                     && answered_on_the_spot(known.submitted_at, known.on_the_spot_due_at, answered_at);
+                let secs = working::seconds_now(conn, known.assigned_at, answered_at).await?;
                 sqlx::query(
                     "UPDATE question_facts SET status = 'ANSWERED', answered_at = $2,
-                            answered_within_due = (due_at IS NULL OR $2 <= due_at), answered_on_the_spot = $3
+                            answered_within_due = (due_at IS NULL OR $2 <= due_at), answered_on_the_spot = $3,
+                            answer_working_seconds = $4
                      WHERE question_id = $1",
                 )
                 .bind(id)
                 .bind(answered_at)
                 .bind(on_the_spot)
+                .bind(secs)
             }
         }
         AnyEvent::FollowUpPlanned(_) => {
@@ -181,4 +202,17 @@ pub(super) async fn apply(
     };
     query.execute(&mut *conn).await.map_err(transient)?;
     Ok(())
+}
+
+/// The working seconds to the first answer once assigned at `assigned_at`; `None` while
+/// the question has no answer.
+async fn answer_seconds(
+    conn: &mut PgConnection,
+    assigned_at: Option<DateTime<Utc>>,
+    answered_at: Option<DateTime<Utc>>,
+) -> Result<Option<i64>, HandlerError> {
+    match answered_at {
+        Some(answered_at) => Ok(Some(working::seconds_now(conn, assigned_at, answered_at).await?)),
+        None => Ok(None),
+    }
 }

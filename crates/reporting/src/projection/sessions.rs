@@ -8,7 +8,7 @@ use kenduren_runtime::to_datetime;
 use kenduren_store::HandlerError;
 use sqlx::PgConnection;
 
-use super::transient;
+use super::{transient, working};
 
 /// Records a scheduled session and the OPDs it expects.
 pub(super) async fn scheduled(
@@ -93,11 +93,12 @@ pub(super) async fn checked_in(
     Ok(())
 }
 
-/// Replaces one year's holidays.
+/// Replaces one year's holidays, and recomputes the working time to answer of every
+/// answered question over a day that stopped or started being a holiday.
 pub(super) async fn holidays(conn: &mut PgConnection, e: &HolidaysSet) -> Result<(), HandlerError> {
-    sqlx::query("DELETE FROM holidays WHERE year = $1")
+    let before: Vec<NaiveDate> = sqlx::query_scalar("DELETE FROM holidays WHERE year = $1 RETURNING day")
         .bind(e.year)
-        .execute(&mut *conn)
+        .fetch_all(&mut *conn)
         .await
         .map_err(transient)?;
     for h in &e.holidays {
@@ -115,5 +116,18 @@ pub(super) async fn holidays(conn: &mut PgConnection, e: &HolidaysSet) -> Result
         .await
         .map_err(transient)?;
     }
-    Ok(())
+    // The days that changed: only answers over those can have a different working time.
+    let after: Vec<NaiveDate> = sqlx::query_scalar("SELECT day FROM holidays WHERE year = $1")
+        .bind(e.year)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(transient)?;
+    let mut changed: Vec<NaiveDate> = before
+        .iter()
+        .filter(|d| !after.contains(d))
+        .chain(after.iter().filter(|d| !before.contains(d)))
+        .copied()
+        .collect();
+    changed.sort_unstable();
+    working::recompute(conn, &changed).await
 }

@@ -74,13 +74,26 @@ impl Query {
     }
 }
 
-/// The filters, shared by the listing and the counts ($1..$4).
-fn filters() -> String {
-    format!(
-        "status IN {OPEN_STATUSES}
-         AND ($1 = '' OR opd_code = $1) AND ($2 = '' OR kecamatan = $2)
-         AND ($3 = '' OR category = $3) AND escalation_level >= $4"
-    )
+impl Query {
+    /// The filters, shared by the listing and the counts, and their values in order
+    /// (`$1`, `$2`, ...). Only the filters the caller gave are in the SQL, so each
+    /// combination is its own prepared statement and the planner picks the matching
+    /// partial index (a `$1 = '' OR opd_code = $1` would defeat it in a generic plan).
+    fn filters(&self) -> (String, Vec<&str>) {
+        let mut sql = format!("status IN {OPEN_STATUSES} AND escalation_level >= $1");
+        let mut values = Vec::new();
+        for (column, value) in [
+            ("opd_code", &self.opd_code),
+            ("kecamatan", &self.kecamatan),
+            ("category", &self.category),
+        ] {
+            if !value.is_empty() {
+                values.push(value.as_str());
+                sql.push_str(&format!(" AND {column} = ${}", values.len() + 1));
+            }
+        }
+        (sql, values)
+    }
 }
 
 type Row = (
@@ -105,34 +118,33 @@ pub async fn list(
     query: &Query,
     now: DateTime<Utc>,
 ) -> Result<ListUnansweredResponse, ApiError> {
-    let (total, confidential): (i64, i64) = sqlx::query_as(AssertSqlSafe(format!(
+    let (filters, values) = query.filters();
+    let mut counts = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT count(*) FILTER (WHERE NOT confidential), count(*) FILTER (WHERE confidential)
-         FROM question_facts WHERE {}",
-        filters()
+         FROM question_facts WHERE {filters}"
     )))
-    .bind(&query.opd_code)
-    .bind(&query.kecamatan)
-    .bind(&query.category)
-    .bind(query.min_level)
-    .fetch_one(pool)
-    .await?;
-    let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
+    .bind(query.min_level);
+    for value in &values {
+        counts = counts.bind(*value);
+    }
+    let (total, confidential): (i64, i64) = counts.fetch_one(pool).await?;
+    // Overdue first, then by due date, the undated last: as due dates before `now` come
+    // before the others, that is the due date ascending, undated last.
+    let n = values.len();
+    let mut page = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT question_id, ticket, kind, category, kecamatan, desa, session_id, opd_code, status,
                 submitted_at, due_at, escalation_level, text
-         FROM question_facts WHERE NOT confidential AND {}
-         ORDER BY (due_at IS NOT NULL AND due_at < $5) DESC, due_at ASC NULLS LAST, submitted_at, question_id
-         LIMIT $6 OFFSET $7",
-        filters()
+         FROM question_facts WHERE NOT confidential AND {filters}
+         ORDER BY due_at ASC NULLS LAST, submitted_at, question_id
+         LIMIT ${} OFFSET ${}",
+        n + 2,
+        n + 3
     )))
-    .bind(&query.opd_code)
-    .bind(&query.kecamatan)
-    .bind(&query.category)
-    .bind(query.min_level)
-    .bind(now)
-    .bind(query.limit)
-    .bind(query.offset)
-    .fetch_all(pool)
-    .await?;
+    .bind(query.min_level);
+    for value in &values {
+        page = page.bind(*value);
+    }
+    let rows: Vec<Row> = page.bind(query.limit).bind(query.offset).fetch_all(pool).await?;
     let next = query.offset + rows.len() as i64;
     let next_page_token = if next < total {
         next.to_string()
