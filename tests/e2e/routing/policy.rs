@@ -58,7 +58,7 @@ async fn the_sla_policy_and_holidays_are_admin_data_and_every_change_is_an_audit
             )
             .fetch_all(&db)
             .await
-            .expect("reporting's holidays");
+            .unwrap_or_default(); // reporting may still be creating its tables
             (days.len() == 2).then_some(days)
         }
     })
@@ -184,7 +184,10 @@ async fn the_sla_policy_and_holidays_are_admin_data_and_every_change_is_an_audit
     .expect("events");
     let streams: Vec<_> = audit.iter().map(|(s, _)| s.as_str()).collect();
     // The first is the seeded calendar, announced when routing first started.
-    assert_eq!(streams, ["holidays-2027", "sla-policy", "holidays-2027", "opd-DISPUSIP"]);
+    assert_eq!(
+        streams,
+        ["holidays-2027", "sla-policy", "holidays-2027", "opd-DISPUSIP"]
+    );
     assert!(
         audit.iter().all(|(_, subject)| subject.contains(".v1.routing.")),
         "{audit:?}"
