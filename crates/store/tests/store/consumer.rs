@@ -136,11 +136,11 @@ async fn backlog_with_poison_and_gap(partitions: usize) {
     let v4 = backlog
         .iter()
         .position(|e| e.subject == "q3" && e.stream_version == 4)
-        .unwrap();
+        .expect("q3 v4");
     let v5 = backlog
         .iter()
         .position(|e| e.subject == "q3" && e.stream_version == 5)
-        .unwrap();
+        .expect("q3 v5");
     backlog.swap(v4, v5);
     for event in &backlog {
         bus.publish(&subject, event, &event.id.to_string()).await;
