@@ -110,10 +110,8 @@ pub async fn rebuild(
         let (pool, js, name, stop) = (pool.clone(), js.clone(), settings.stream.clone(), stop.clone());
         let mut config = ConsumerConfig::new(REBUILD_SCHEMA, subjects.all());
         // The replay is bound by round trips, not CPU: events of different questions go
-        // to four transactions at once (about 1.6× here, see BENCHMARKS.md), and larger
-        // pulls give each of them more to do per commit.
+        // to four transactions at once (about 1.5× here, see BENCHMARKS.md).
         config.partitions = REPLAY_PARTITIONS;
-        config.batch_size = 256;
         async move {
             Consumer::new(config)
                 .run(pool, js, &name, Figures, stop.cancelled_owned())
