@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::{
-    report::{latency_row, target, Report},
+    report::{latency_row, target, Ratio, Report},
     stats::{ms, Throughput},
 };
 
@@ -14,8 +14,40 @@ pub const REBUILD_EVENTS_PER_SECOND: f64 = 50_000.0;
 pub const QUERY_P99_MS: f64 = 20.0;
 
 impl Report {
-    /// The targets of the rebuild and query phases that ran, and what did not run.
+    /// The targets of the rebuild and query phases that ran, and what did not run; with
+    /// the floors of the same run, their ratios: the rebuild's rate to single-row
+    /// commits, each query's median to an empty call's.
     pub(crate) fn judge_data(&mut self) {
+        if self.settings.pipeline {
+            let (commits, empty_call_us) = (
+                self.floors.postgres_commit.per_second,
+                self.floors.tonic_unary.latency.p50_us as f64,
+            );
+            if let Some(r) = &self.rebuild {
+                self.ratios.push(Ratio::new(
+                    "rebuild.events_per_second",
+                    r.events_per_second,
+                    "floors.postgres_commit.per_second",
+                    commits,
+                ));
+            }
+            if let Some(q) = &self.queries {
+                for (field, t) in [
+                    ("scorecards_month", &q.scorecards_month),
+                    ("scorecards_year", &q.scorecards_year),
+                    ("unanswered_first_page", &q.unanswered_first_page),
+                    ("unanswered_by_opd", &q.unanswered_by_opd),
+                    ("unanswered_by_kecamatan", &q.unanswered_by_kecamatan),
+                ] {
+                    self.ratios.push(Ratio::new(
+                        &format!("queries.{field}.latency.p50_us"),
+                        t.latency.p50_us as f64,
+                        "floors.tonic_unary.latency.p50_us",
+                        empty_call_us,
+                    ));
+                }
+            }
+        }
         match &self.rebuild {
             Some(r) => {
                 let mut t = target(

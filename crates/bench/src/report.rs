@@ -74,7 +74,7 @@ pub struct Ratio {
 }
 
 impl Ratio {
-    fn new(figure: &str, value: f64, floor: &str, floor_value: f64) -> Self {
+    pub(crate) fn new(figure: &str, value: f64, floor: &str, floor_value: f64) -> Self {
         Self {
             figure: figure.into(),
             value,

@@ -90,14 +90,16 @@ pub struct BenchArgs {
     /// No progress lines on stderr.
     #[arg(long)]
     pub quiet: bool,
-    /// Events to generate on a scratch stream and rebuild reporting from (0 skips).
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Events to generate on a scratch stream and rebuild reporting from (0 skips). The
+    /// default keeps a whole run under five minutes; the figure is for 1000000
+    /// (about eight minutes at the rate BENCHMARKS.md records).
+    #[arg(long, default_value_t = 100_000)]
     pub rebuild_events: u64,
     /// Questions to fill a scratch reporting read model with for the query phase (0 skips).
     #[arg(long, default_value_t = 1_000_000)]
     pub query_questions: u64,
     /// Calls of each query in the query phase.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 50)]
     pub query_iterations: u64,
     /// Run only these phases: `pipeline` (floors and the pipeline; needs the services),
     /// `rebuild`, `queries`. Without it, all of them.
