@@ -21,6 +21,7 @@ pub mod resources;
 pub mod scratch;
 pub mod stats;
 pub mod tokens;
+pub mod tracker;
 
 use serde::{Deserialize, Serialize};
 use sqlx::{Connection, Executor, PgConnection};
