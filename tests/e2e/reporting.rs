@@ -5,6 +5,7 @@
 mod events;
 mod scenario;
 mod sessions;
+mod summary;
 
 use async_nats::jetstream;
 use kenduren_proto::reporting::v1::{

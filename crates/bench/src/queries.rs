@@ -176,7 +176,15 @@ async fn fill(database_url: &str, questions: u64, progress: bool) -> Result<Expe
         .execute(&mut conn)
         .await
         .map_err(pg)?;
-    for table in ["question_facts", "escalations", "sessions", "session_opds"] {
+    // The scorecard summaries are filled by question_facts' triggers during the insert.
+    for table in [
+        "question_facts",
+        "escalations",
+        "sessions",
+        "session_opds",
+        "scorecard_days",
+        "scorecard_months",
+    ] {
         // VACUUM sets the visibility map, as autovacuum would on a settled table.
         conn.execute(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {table}")))
             .await
