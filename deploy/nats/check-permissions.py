@@ -218,16 +218,24 @@ async def exercise(url: str, http: str, passwords: dict[str, str], strip_sync: b
 
     await opd.nc.subscribe(f"{q}.{ME}.>", cb=on_live)
     await opd.nc.flush()
-    await svc.nc.request(f"{q}.{ME}.followup", b"{}", timeout=2, headers={"Nats-Msg-Id": "evt-live"})
-    await svc.nc.request(f"{q}.{OTHER}.followup", b"{}", timeout=2, headers={"Nats-Msg-Id": "evt-live-2"})
-    # Wait for the delivery rather than a fixed pause: under load (CI compiles beside
-    # this check) 0.3 s was not always enough. Then a short pause catches anything extra.
-    for _ in range(100):
+    # The subscription reaches the services' account through an import, which
+    # nats-server 2.9 may set up a moment after the flush: in two fresh-clone CI runs
+    # the first publish was not delivered. So publish until one is (at most three
+    # tries), and only then publish on another OPD's subject, which must never arrive.
+    for attempt in range(3):
+        await svc.nc.request(f"{q}.{ME}.followup", b"{}", timeout=2,
+                             headers={"Nats-Msg-Id": f"evt-live-{attempt}"})
+        for _ in range(40):
+            if live:
+                break
+            await asyncio.sleep(0.05)
         if live:
             break
-        await asyncio.sleep(0.05)
+    await svc.nc.request(f"{q}.{OTHER}.followup", b"{}", timeout=2, headers={"Nats-Msg-Id": "evt-live-other"})
     await asyncio.sleep(0.3)
-    c.ok(live == [f"{q}.{ME}.followup"], "subscribes to its own subjects live (and sees only those)", str(live))
+    # A slow earlier try may land too: every delivery must be one of its own.
+    c.ok(bool(live) and all(s == f"{q}.{ME}.followup" for s in live),
+         "subscribes to its own subjects live (and sees only those)", str(live))
     c.ok(not opd.errors, "no permission errors so far", "; ".join(opd.errors))
 
     print(f"OPD user {me_consumer} is refused:")
