@@ -15,7 +15,7 @@ use kenduren_proto::reporting::v1::{
 };
 use kenduren_runtime::{timestamp, Backbone, CancellationToken};
 use serde::{Deserialize, Serialize};
-use sqlx::{Connection, Executor, PgConnection};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection};
 use tonic::{metadata::MetadataValue, transport::Channel};
 
 use crate::{
@@ -88,7 +88,9 @@ async fn serve_and_measure(
     progress: bool,
 ) -> Result<QueryFigures, BenchError> {
     let backbone = Backbone::connect(scratch.settings.clone()).await.map_err(nats)?;
-    let listener = listen().map_err(|e| BenchError::Config(format!("listening: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| BenchError::Config(format!("listening: {e}")))?;
     let addr = listener
         .local_addr()
         .map_err(|e| BenchError::Config(format!("listening: {e}")))?;
@@ -114,20 +116,6 @@ async fn serve_and_measure(
     let _ = service.await;
     let _ = backbone.nats.drain().await;
     outcome
-}
-
-/// A listener on a free local port whose connections have Nagle's algorithm off.
-///
-/// The services' gRPC server (`kenduren_runtime::serve_grpc`) serves accepted sockets as
-/// they come, with Nagle on: a response written in more than one piece (headers, then a
-/// data frame) then waits for the client's delayed ACK, about 40 ms on Linux, which
-/// would be all this phase measured. Linux copies `TCP_NODELAY` from the listening
-/// socket to the accepted ones, so setting it here measures the queries.
-fn listen() -> std::io::Result<tokio::net::TcpListener> {
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.set_nodelay(true)?;
-    socket.bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))?;
-    socket.listen(1024)
 }
 
 /// A channel to the scratch service once it answers an analyst (it has migrated).
@@ -159,7 +147,12 @@ type Expected = (i64, i64);
 
 /// Fills the read model and returns the counts to check the answers against.
 async fn fill(database_url: &str, questions: u64, progress: bool) -> Result<Expected, BenchError> {
-    let mut conn = PgConnection::connect(database_url).await.map_err(pg)?;
+    // The fill's statements take tens of seconds by design: no slow-statement warnings.
+    let options = database_url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .map_err(pg)?
+        .disable_statement_logging();
+    let mut conn = PgConnection::connect_with(&options).await.map_err(pg)?;
     conn.execute("SET search_path = reporting").await.map_err(pg)?;
     // The same questions on every run of the same size.
     conn.execute("SELECT setseed(0.42)").await.map_err(pg)?;
