@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use kenduren_proto::reporting::v1::{EscalationCount, OpdScorecard};
 use kenduren_runtime::ApiError;
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::{postgres::PgArguments, query::QueryAs, AssertSqlSafe, PgPool, Postgres};
 
 use super::{count, Period};
 
@@ -149,16 +149,7 @@ async fn attendance(pool: &PgPool, slots: &Slots) -> Result<Vec<(String, i64, i6
         "SELECT opd_code, sum(expected)::bigint, sum(attended)::bigint FROM ({sql}) a
          GROUP BY opd_code HAVING sum(entries) > 0"
     );
-    let mut query = sqlx::query_as(AssertSqlSafe(sql))
-        .bind(slots.months.0)
-        .bind(slots.months.1)
-        .bind(slots.days[0].0)
-        .bind(slots.days[0].1)
-        .bind(slots.days[1].0)
-        .bind(slots.days[1].1);
-    for (from, to) in &slots.raw {
-        query = query.bind(*from).bind(*to);
-    }
+    let query = bind_slots(sqlx::query_as(AssertSqlSafe(sql)), slots);
     Ok(query.fetch_all(pool).await?)
 }
 
@@ -193,16 +184,7 @@ async fn totals(pool: &PgPool, slots: &Slots) -> Result<BTreeMap<String, Totals>
             ranges.join(" OR ")
         ));
     }
-    let mut query = sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql))
-        .bind(slots.months.0)
-        .bind(slots.months.1)
-        .bind(slots.days[0].0)
-        .bind(slots.days[0].1)
-        .bind(slots.days[1].0)
-        .bind(slots.days[1].1);
-    for (from, to) in &slots.raw {
-        query = query.bind(*from).bind(*to);
-    }
+    let query = bind_slots(sqlx::query_as::<_, SummaryRow>(AssertSqlSafe(sql)), slots);
     let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
     for (
         opd,
@@ -301,7 +283,20 @@ async fn escalated(
          GROUP BY opd_code, level HAVING sum(singles) > 0 ORDER BY opd_code, level",
         bounds_sql(period, "escalated_at", n)
     );
-    let mut query = sqlx::query_as::<_, (String, i32, i64)>(AssertSqlSafe(sql))
+    let mut query = bind_slots(sqlx::query_as::<_, (String, i32, i64)>(AssertSqlSafe(sql)), slots);
+    for bound in [period.from, period.to].into_iter().flatten() {
+        query = query.bind(bound);
+    }
+    Ok(query.fetch_all(pool).await?)
+}
+
+/// Binds `slots` as `$1`–`$6` (months, then the two runs of whole days) and the partial
+/// days' ranges after them, the order every summary statement numbers them in.
+fn bind_slots<'q, O>(
+    query: QueryAs<'q, Postgres, O, PgArguments>,
+    slots: &Slots,
+) -> QueryAs<'q, Postgres, O, PgArguments> {
+    let mut query = query
         .bind(slots.months.0)
         .bind(slots.months.1)
         .bind(slots.days[0].0)
@@ -311,10 +306,7 @@ async fn escalated(
     for (from, to) in &slots.raw {
         query = query.bind(*from).bind(*to);
     }
-    for bound in [period.from, period.to].into_iter().flatten() {
-        query = query.bind(bound);
-    }
-    Ok(query.fetch_all(pool).await?)
+    query
 }
 
 /// The scorecard of `opd`, created empty on first use.
