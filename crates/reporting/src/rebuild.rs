@@ -26,8 +26,6 @@ use crate::{MIGRATIONS, NAME};
 
 /// Schema and durable consumer the rebuild replays into.
 pub const REBUILD_SCHEMA: &str = "reporting_rebuild";
-/// Transactions the replay applies at once (see [`ConsumerConfig::partitions`]).
-const REPLAY_PARTITIONS: usize = 1;
 /// Advisory lock key that keeps two rebuilds apart ("KREBUILD").
 const REBUILD_LOCK: i64 = 0x4b52_4542_5549_4c44;
 
@@ -108,11 +106,10 @@ pub async fn rebuild(
     let stop = CancellationToken::new();
     let replay = tokio::spawn({
         let (pool, js, name, stop) = (pool.clone(), js.clone(), settings.stream.clone(), stop.clone());
-        let mut config = ConsumerConfig::new(REBUILD_SCHEMA, subjects.all());
-        // One transaction at a time: the scorecard summaries' triggers make every
-        // question of an OPD and day update the same summary row, so concurrent
-        // transactions deadlock on them (measured: 35 events/s with four).
-        config.partitions = REPLAY_PARTITIONS;
+        // One transaction at a time, like the live consumer: the scorecard summaries'
+        // triggers make every question of an OPD and day update the same summary row,
+        // so concurrent transactions would deadlock on them.
+        let config = ConsumerConfig::new(REBUILD_SCHEMA, subjects.all());
         async move {
             Consumer::new(config)
                 .run(pool, js, &name, Figures, stop.cancelled_owned())

@@ -52,14 +52,10 @@ pub struct ConsumerConfig {
     /// Whether an event whose causing event is not in this consumer's inbox is a gap.
     /// Only enable it when this consumer receives the causing events too.
     pub check_causation: bool,
-    /// Transactions applying one chunk at once, on as many connections, each taking the
-    /// events of different streams. One keeps a whole chunk in one transaction.
-    pub partitions: usize,
 }
 
 impl ConsumerConfig {
-    /// Defaults: ack_wait 30 s, max_deliver 10, backoff 1 s..60 s, batch 64, gap 500 ms,
-    /// one partition (a live service shares its cores with its API; see BENCHMARKS.md).
+    /// Defaults: ack_wait 30 s, max_deliver 10, backoff 1 s..60 s, batch 64, gap 500 ms.
     pub fn new(durable_name: impl Into<String>, filter_subject: impl Into<String>) -> Self {
         Self {
             durable_name: durable_name.into(),
@@ -72,7 +68,6 @@ impl ConsumerConfig {
             gap_delay: Duration::from_millis(500),
             fetch_expires: Duration::from_secs(5),
             check_causation: true,
-            partitions: 1,
         }
     }
 

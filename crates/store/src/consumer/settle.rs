@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind};
-use futures::future::join_all;
 use kenduren_bus::CloudEvent;
 use sqlx::PgPool;
 use tracing::Instrument;
@@ -36,11 +35,8 @@ impl Delivery {
 }
 
 impl Consumer {
-    /// Handles the messages of one chunk. Decodable messages are split by stream
-    /// (question, session…) into at most `partitions` groups that keep their order; the
-    /// groups are applied at once, each in one transaction on its own connection. A group
-    /// that cannot be settled as a whole, and any undecodable message, goes one by one as
-    /// [`Consumer::process`] does.
+    /// Handles the messages of one chunk: all decodable ones in one transaction when
+    /// that settles them, otherwise each on its own as [`Consumer::process`] does.
     pub(super) async fn process_chunk<H: EventHandler>(
         &self,
         pool: &PgPool,
@@ -49,41 +45,21 @@ impl Consumer {
         shutdown: &mut Shutdown<'_>,
         db: &mut Outage,
     ) {
-        let mut leftovers = Vec::new();
         if messages.len() > 1 {
-            let mut groups: Vec<Vec<(jetstream::Message, CloudEvent)>> =
-                (0..self.config.partitions.max(1)).map(|_| Vec::new()).collect();
-            let count = groups.len() as u64;
-            for message in messages {
-                match CloudEvent::from_message(message.headers.as_ref(), message.payload.clone()) {
-                    Ok(event) => {
-                        // Same stream, same group: its events stay in order.
-                        let group = usize::try_from(stable_hash(&event.subject) % count).unwrap_or(0);
-                        groups[group].push((message, event));
-                    }
-                    Err(_) => leftovers.push(message),
-                }
+            let decoded: Vec<(jetstream::Message, CloudEvent)> = messages
+                .iter()
+                .filter_map(|m| {
+                    let event = CloudEvent::from_message(m.headers.as_ref(), m.payload.clone()).ok()?;
+                    Some((m.clone(), event))
+                })
+                .collect();
+            // Undecodable messages are rare enough to take the one-by-one path that parks them.
+            if decoded.len() == messages.len() && self.settle_chunk(pool, handler, &decoded).await {
+                db.recovered();
+                return;
             }
-            let settled = join_all(
-                groups
-                    .iter()
-                    .filter(|g| !g.is_empty())
-                    .map(|group| async move { (group, self.settle_chunk(pool, handler, group).await) }),
-            )
-            .await;
-            for (group, done) in settled {
-                if done {
-                    db.recovered();
-                } else {
-                    leftovers.extend(group.iter().map(|(message, _)| message.clone()));
-                }
-            }
-            // One by one in stream order, as they were delivered.
-            leftovers.sort_by_key(|m| Delivery::of(m).sequence);
-        } else {
-            leftovers = messages;
         }
-        for message in leftovers {
+        for message in messages {
             self.process(pool, handler, message, shutdown, db).await;
             if shutdown.requested() {
                 return;
@@ -99,9 +75,6 @@ impl Consumer {
         handler: &H,
         chunk: &[(jetstream::Message, CloudEvent)],
     ) -> bool {
-        if chunk.is_empty() {
-            return true;
-        }
         let config = &self.config;
         let events: Vec<&CloudEvent> = chunk.iter().map(|(_, event)| event).collect();
         let span = tracing::info_span!(
@@ -297,12 +270,4 @@ impl Consumer {
             payload: &message.payload,
         }
     }
-}
-
-/// A hash of `text` that is the same in every process and version (FNV-1a), so the
-/// split of a chunk does not depend on a random hasher seed.
-fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

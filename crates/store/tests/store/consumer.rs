@@ -102,16 +102,6 @@ async fn out_of_order_pair_is_applied_in_order_exactly_once() {
 /// must still leave every other event applied once, in version order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_with_poison_and_a_gap_inside_is_applied_in_order_exactly_once() {
-    backlog_with_poison_and_gap(1).await;
-}
-
-/// The same with the chunk split by stream over four concurrent transactions.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backlog_split_over_four_transactions_is_applied_in_order_exactly_once() {
-    backlog_with_poison_and_gap(4).await;
-}
-
-async fn backlog_with_poison_and_gap(partitions: usize) {
     let db = TestDb::create().await;
     let bus = TestBus::create().await;
     let pool = db.pool("routing").await;
@@ -146,9 +136,12 @@ async fn backlog_with_poison_and_gap(partitions: usize) {
         bus.publish(&subject, event, &event.id.to_string()).await;
     }
 
-    let mut config = fast_consumer_config("routing", &bus.subjects.questions());
-    config.partitions = partitions;
-    let consumer = spawn_consumer(&pool, &bus, config, Recorder::new("routing"));
+    let consumer = spawn_consumer(
+        &pool,
+        &bus,
+        fast_consumer_config("routing", &bus.subjects.questions()),
+        Recorder::new("routing"),
+    );
     wait_until("every stream applied", WAIT, || async {
         let mut done = true;
         for stream in streams {
