@@ -1,8 +1,8 @@
 //! `question_facts.answer_working_seconds`: the working time from the current assignment
 //! to the first answer, kept per question so scorecards aggregate it in SQL.
 //!
-//! It is [`working_hours`] — the definition the scorecards used at query time — in whole
-//! seconds, over the holidays reporting holds when it is computed. It is computed when
+//! It is [`working_hours`] — the definition the scorecards used at query time — rounded
+//! to the second, over the holidays reporting holds when it is computed. It is computed when
 //! the first answer is projected, again when a question is routed or reassigned after
 //! it (a new `assigned_at`), and again for every answered question whose span covers a
 //! day that routing's `HolidaysSet` added or removed, so it always equals what the
@@ -19,7 +19,8 @@ use crate::figures::working_hours;
 
 /// Working seconds from `from` to `to` over `calendar`; zero without an assignment.
 pub(super) fn seconds(calendar: &WorkCalendar, from: Option<DateTime<Utc>>, to: DateTime<Utc>) -> i64 {
-    // working_hours is whole seconds / 3600, so this gives those seconds back exactly.
+    // Rounded to the second as `round_hours` rounds a figure; a nearest-rank percentile
+    // picks one value, so rounding each value first gives the same median and p90.
     from.map_or(0, |from| {
         (working_hours(calendar, from, to) * 3600.0).round() as i64
     })
