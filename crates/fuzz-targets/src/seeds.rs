@@ -76,6 +76,12 @@ fn event_payloads() -> Vec<Vec<u8>> {
             ..Default::default()
         }
         .encode_to_vec(),
+        ev::QuestionRescheduled {
+            question_id: q(),
+            opd_code: opd(),
+            ..Default::default()
+        }
+        .encode_to_vec(),
         ev::QuestionEscalated {
             question_id: q(),
             ..Default::default()

@@ -15,12 +15,13 @@ use kenduren_proto::{AnyEvent, DecodeError};
 use crate::input::{parse_headers, split_fields};
 
 /// The CloudEvents type of every event payload in `kenduren.events.v1`.
-pub const EVENT_TYPES: [&str; 20] = [
+pub const EVENT_TYPES: [&str; 21] = [
     "kenduren.events.v1.QuestionSubmitted",
     "kenduren.events.v1.QuestionWithdrawn",
     "kenduren.events.v1.AnswerRated",
     "kenduren.events.v1.QuestionRouted",
     "kenduren.events.v1.QuestionReassigned",
+    "kenduren.events.v1.QuestionRescheduled",
     "kenduren.events.v1.QuestionEscalated",
     "kenduren.events.v1.QuestionTriaged",
     "kenduren.events.v1.QuestionAcknowledged",
@@ -38,7 +39,7 @@ pub const EVENT_TYPES: [&str; 20] = [
     "kenduren.events.v1.CitizenErased",
 ];
 
-/// Event decoding. Input: one byte choosing the type (`EVENT_TYPES[b % 21]`, where 20
+/// Event decoding. Input: one byte choosing the type (`EVENT_TYPES[b % 22]`, where 21
 /// is a type no one knows), then the payload.
 pub fn event_decoding(data: &[u8]) {
     let Some((&selector, payload)) = data.split_first() else {

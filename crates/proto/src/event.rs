@@ -63,6 +63,7 @@ events! {
     AnswerRated => "rated",
     QuestionRouted => "routed",
     QuestionReassigned => "reassigned",
+    QuestionRescheduled => "rescheduled",
     QuestionEscalated => "escalated",
     QuestionTriaged => "triaged",
     QuestionAcknowledged => "acknowledged",
