@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use kenduren_domain::{QuestionStatus, Transition};
+use kenduren_domain::{QuestionStatus, Transition, TransitionError};
 use proptest::prelude::*;
 
 use QuestionStatus::*;
@@ -84,15 +84,48 @@ fn model(from: QuestionStatus, transition: Transition) -> Option<QuestionStatus>
         .map(|(_, _, to)| *to)
 }
 
-/// Folds `transitions` from SUBMITTED as every service does: a refused event leaves the
-/// status as it was. Returns the final status and how many were accepted.
-fn fold(transitions: &[Transition]) -> (QuestionStatus, usize) {
-    transitions
-        .iter()
-        .fold((Submitted, 0), |(st, n), t| match st.apply(*t) {
-            Ok(next) => (next, n + 1),
-            Err(_) => (st, n),
-        })
+/// Where a fold ended: the status, how many transitions were accepted, and each
+/// refusal with its position in the sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Folded {
+    status: QuestionStatus,
+    accepted: usize,
+    refused: Vec<(usize, TransitionError)>,
+}
+
+/// Folds `transitions` from `start` as every service does: a refused event leaves the
+/// status as it was and is recorded. `offset` numbers the refusals of a sequence that
+/// is folded in parts.
+fn fold_from(start: QuestionStatus, transitions: &[Transition], offset: usize) -> Folded {
+    let mut folded = Folded {
+        status: start,
+        accepted: 0,
+        refused: Vec::new(),
+    };
+    for (i, t) in transitions.iter().enumerate() {
+        match folded.status.apply(*t) {
+            Ok(next) => {
+                folded.status = next;
+                folded.accepted += 1;
+            }
+            Err(e) => folded.refused.push((offset + i, e)),
+        }
+    }
+    folded
+}
+
+/// Folds `transitions` from SUBMITTED.
+fn fold(transitions: &[Transition]) -> Folded {
+    fold_from(Submitted, transitions, 0)
+}
+
+/// A status stored and read back as the services keep it: intake, routing and
+/// answering write `as_str` into a text column and parse it on the next command; the
+/// JSON form is what a snapshot or a log would carry.
+fn stored_and_read_back(status: QuestionStatus) -> QuestionStatus {
+    let column = QuestionStatus::parse(status.as_str()).expect("a stored status parses");
+    let json = serde_json::to_string(&column).expect("a status serializes");
+    serde_json::from_str(&json).expect("a serialized status deserializes")
 }
 
 fn transition() -> impl Strategy<Value = Transition> {
@@ -152,23 +185,77 @@ proptest! {
         }
     }
 
-    /// The same events fold to the same status, every time.
+    /// Folding is incremental: folding a prefix, storing the status it reached as the
+    /// services store it, reading it back and folding the rest from there ends exactly
+    /// where folding everything at once does, with the same refusals, for any cut.
     #[test]
-    fn folding_is_deterministic(seq in proptest::collection::vec(transition(), 0..40)) {
-        prop_assert_eq!(fold(&seq), fold(&seq));
-    }
-
-    /// Folding is prefix-closed: folding a prefix and then the rest from where the
-    /// prefix ended gives the same status as folding everything at once.
-    #[test]
-    fn folding_a_prefix_then_the_rest_is_folding_all(
+    fn folding_a_prefix_then_the_rest_from_the_stored_status_is_folding_all(
         seq in proptest::collection::vec(transition(), 0..40),
         cut in any::<prop::sample::Index>(),
     ) {
         let cut = cut.index(seq.len() + 1);
-        let (mid, _) = fold(&seq[..cut]);
-        let end = seq[cut..].iter().fold(mid, |st, t| st.apply(*t).unwrap_or(st));
-        prop_assert_eq!(end, fold(&seq).0);
+        let head = fold(&seq[..cut]);
+        let tail = fold_from(stored_and_read_back(head.status), &seq[cut..], cut);
+        let mut refused = head.refused;
+        refused.extend(tail.refused);
+        let resumed = Folded {
+            status: tail.status,
+            accepted: head.accepted + tail.accepted,
+            refused,
+        };
+        prop_assert_eq!(resumed, fold(&seq));
+    }
+
+    /// Events that went through serialization (as they do between services and into
+    /// snapshots) fold to the same state as the events before it: no transition is
+    /// lost or turned into another, not even a rating's `reopens`.
+    #[test]
+    fn folding_events_after_a_serialization_round_trip_is_the_same(
+        seq in proptest::collection::vec(transition(), 0..40),
+    ) {
+        let json = serde_json::to_vec(&seq).expect("transitions serialize");
+        let back: Vec<Transition> = serde_json::from_slice(&json).expect("and deserialize");
+        prop_assert_eq!(&back, &seq);
+        prop_assert_eq!(fold(&back), fold(&seq));
+    }
+
+    /// Two questions given the same commands end in the same state with the same
+    /// refusals, even when one gets them one at a time interleaved with a third
+    /// question's other commands and the other is folded at once on another thread:
+    /// folding depends on nothing but the question's own status and its events.
+    #[test]
+    fn two_independent_folds_of_one_sequence_agree(
+        seq in proptest::collection::vec(transition(), 0..40),
+        noise in proptest::collection::vec(transition(), 0..40),
+    ) {
+        let (mut a, mut third) = (fold(&[]), fold(&[]));
+        for i in 0..seq.len().max(noise.len()) {
+            for (folded, commands) in [(&mut a, &seq), (&mut third, &noise)] {
+                if let Some(t) = commands.get(i) {
+                    let step = fold_from(folded.status, std::slice::from_ref(t), i);
+                    folded.status = step.status;
+                    folded.accepted += step.accepted;
+                    folded.refused.extend(step.refused);
+                }
+            }
+        }
+        let copy = seq.clone();
+        let b = std::thread::spawn(move || fold(&copy)).join().expect("the other fold");
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(third, fold(&noise));
+        // Both agree with the table too, so two folds that were wrong alike still fail.
+        let by_table = seq.iter().fold(Submitted, |st, t| model(st, *t).unwrap_or(st));
+        prop_assert_eq!(a.status, by_table);
+        let refused_by_table = seq
+            .iter()
+            .scan(Submitted, |st, t| {
+                let refused = model(*st, *t).is_none();
+                *st = model(*st, *t).unwrap_or(*st);
+                Some(refused)
+            })
+            .filter(|r| *r)
+            .count();
+        prop_assert_eq!(a.refused.len(), refused_by_table);
     }
 
     /// A refused transition changes nothing, from any status.
