@@ -1,8 +1,10 @@
-//! The library half of the `kenduren` command: loading reference data and starting
-//! the four services in one process, used by `kenduren dev` and by the end-to-end tests.
+//! The library half of the `kenduren` command: loading reference data, starting the
+//! four services in one process, and an OPD's event subscription, used by `kenduren
+//! dev`, `kenduren watch` and by the end-to-end tests.
 
 pub mod reference;
 pub mod system;
+pub mod watch;
 
 pub use system::{RunningSystem, ServiceAddrs};
 
