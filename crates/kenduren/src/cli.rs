@@ -231,3 +231,17 @@ pub struct TlsArgs {
     #[arg(long, env = "KENDUREN_NATS_TLS_KEY")]
     pub nats_tls_key: Option<std::path::PathBuf>,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// clap's own consistency checks on the whole tree: no duplicate flags or short
+    /// options, defaults that parse, flattened and global arguments that fit together.
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
