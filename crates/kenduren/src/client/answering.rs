@@ -242,17 +242,32 @@ pub struct FollowupArgs {
     /// What will be done.
     #[arg(long)]
     pub plan: String,
-    /// By when, as a date (YYYY-MM-DD, end of that day WIB) or RFC 3339 time.
+    /// By when: a date (YYYY-MM-DD, end of that day WIB), an RFC 3339 time, or a number
+    /// of days from now (e.g. 30d, end of that day WIB).
     #[arg(long)]
     pub by: String,
 }
 
 fn parse_deadline(text: &str) -> Result<prost_types::Timestamp> {
+    parse_deadline_from(text, chrono::Utc::now())
+}
+
+/// [`parse_deadline`] as of `now` (days are counted on Pasuruan's calendar).
+fn parse_deadline_from(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<prost_types::Timestamp> {
     let at = if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         t.with_timezone(&chrono::Utc)
     } else {
-        let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_err(|_| anyhow::anyhow!("--by {text:?}: use YYYY-MM-DD or an RFC 3339 time"))?;
+        let in_days = text.strip_suffix('d').and_then(|n| n.parse::<u32>().ok());
+        let day = match in_days {
+            Some(n) => now
+                .with_timezone(&kenduren_domain::calendar::wib())
+                .date_naive()
+                .checked_add_days(chrono::Days::new(n.into()))
+                .ok_or_else(|| anyhow::anyhow!("--by {text:?}: too far ahead"))?,
+            None => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                anyhow::anyhow!("--by {text:?}: use YYYY-MM-DD, an RFC 3339 time or a number of days (30d)")
+            })?,
+        };
         let end = day
             .and_hms_opt(23, 59, 0)
             .ok_or_else(|| anyhow::anyhow!("--by {text:?}: not a valid day"))?;
@@ -356,5 +371,18 @@ mod tests {
         assert!(parse_status("unspecified").is_err());
         assert!(parse_deadline("2026-03-01").is_ok());
         assert!(parse_deadline("tomorrow").is_err());
+    }
+
+    #[test]
+    fn a_deadline_in_days_is_the_end_of_that_day_in_pasuruan() {
+        // 20:00 UTC on 1 March is already 2 March in WIB (UTC+7).
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T20:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let by = parse_deadline_from("30d", now).expect("30 days");
+        let expected = chrono::DateTime::parse_from_rfc3339("2026-04-01T23:59:00+07:00").expect("time");
+        assert_eq!(by.seconds, expected.timestamp());
+        assert!(parse_deadline_from("d", now).is_err());
+        assert!(parse_deadline_from("-3d", now).is_err());
     }
 }

@@ -1,8 +1,11 @@
 //! `kenduren question <id>`: one question in full, as its OPD sees it.
 
+use std::time::Duration;
+
 use anyhow::{bail, Result};
 use clap::Args;
-use kenduren_proto::answering::v1::{ContactStatus, GetQuestionRequest};
+use kenduren_proto::answering::v1::{ContactStatus, GetQuestionRequest, GetQuestionResponse};
+use tonic::Code;
 
 use super::{status_name, when, AnsweringTarget};
 
@@ -13,20 +16,30 @@ pub struct QuestionArgs {
     pub target: AnsweringTarget,
     /// The question id.
     pub question_id: String,
+    /// Wait up to this many seconds for the question to reach your inbox (routing
+    /// assigns a new question a moment after it is submitted).
+    #[arg(long, default_value_t = 0)]
+    pub wait: u64,
 }
 
 /// Runs `kenduren question`.
 pub async fn question(args: QuestionArgs) -> Result<()> {
-    let r = args
-        .target
-        .client()
-        .await?
-        .get_question(GetQuestionRequest {
-            question_id: args.question_id,
-            opd_code: String::new(),
-        })
-        .await?
-        .into_inner();
+    let mut client = args.target.client().await?;
+    let request = GetQuestionRequest {
+        question_id: args.question_id,
+        opd_code: String::new(),
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
+    // NOT_FOUND also means "not routed to you yet": ask again until the deadline.
+    let r: GetQuestionResponse = loop {
+        match client.get_question(request.clone()).await {
+            Ok(r) => break r.into_inner(),
+            Err(s) if s.code() == Code::NotFound && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(250)).await
+            }
+            Err(s) => return Err(s.into()),
+        }
+    };
     let Some(q) = r.question else {
         bail!("the service returned no question")
     };
