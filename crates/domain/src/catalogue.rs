@@ -48,7 +48,7 @@ pub struct Opd {
 #[derive(Deserialize)]
 struct CategoryEntry {
     code: CategoryCode,
-    #[allow(dead_code)]
+    /// Shown to the desk and citizens; only checked here (the services route by code).
     name: String,
     #[serde(default)]
     kinds: Vec<QuestionKind>,
@@ -64,6 +64,9 @@ struct KecamatanEntry {
     name: String,
     #[serde(default)]
     villages: Vec<String>,
+    /// Required, so an admin's replacement file says for every kecamatan whether a desa
+    /// missing from `villages` is a typing mistake (true) or a gap in the list (false).
+    villages_complete: bool,
 }
 
 /// The whole reference data set, validated against itself.
@@ -110,6 +113,12 @@ impl ReferenceData {
         let mut catalogue = Catalogue::default();
         for c in categories {
             let code = c.code.as_str().to_owned();
+            if c.name.trim().is_empty() {
+                return Err(invalid(
+                    "categories.json",
+                    format!("category {code} has an empty name"),
+                ));
+            }
             if catalogue
                 .categories
                 .insert(code.clone(), c.kinds.into_iter().collect())
@@ -160,6 +169,15 @@ impl ReferenceData {
                 }
                 villages.insert(v);
             }
+            if k.villages_complete && villages.is_empty() {
+                return Err(invalid(
+                    "gazetteer.json",
+                    format!("kecamatan {name} is marked villages_complete but lists no villages"),
+                ));
+            }
+            if !k.villages_complete {
+                catalogue.incomplete_villages.insert(name.clone());
+            }
             places.insert(name, villages);
         }
         if places.is_empty() {
@@ -205,13 +223,139 @@ mod tests {
 
     #[test]
     fn a_village_listed_twice_in_one_kecamatan_is_refused() {
-        let gazetteer = r#"{"kecamatan":[{"name":"Bangil","villages":["Raci","raci"]}]}"#;
+        let gazetteer =
+            r#"{"kecamatan":[{"name":"Bangil","villages_complete":true,"villages":["Raci","raci"]}]}"#;
         let err = ReferenceData::parse(ReferenceSources {
             gazetteer,
             ..shipped()
         })
         .unwrap_err();
         assert!(err.to_string().contains("appears twice"), "{err}");
+    }
+
+    #[test]
+    fn a_kecamatan_with_an_incomplete_list_accepts_unlisted_villages_and_others_do_not() {
+        let gazetteer = r#"{"kecamatan":[
+            {"name":"Bangil","villages_complete":true,"villages":["Raci"]},
+            {"name":"Tutur","villages_complete":false,"villages":["Andonosari"]}]}"#;
+        let data = ReferenceData::parse(ReferenceSources {
+            gazetteer,
+            ..shipped()
+        })
+        .expect("parses");
+        assert!(data.catalogue.incomplete_villages.contains("Tutur"));
+        assert!(!data.catalogue.incomplete_villages.contains("Bangil"));
+        let draft = |kecamatan: &str, desa: &str| crate::SubmissionDraft {
+            request_id: "r".into(),
+            kind: Some(QuestionKind::Question),
+            category: "kependudukan".into(),
+            text: "KTP".into(),
+            channel: Some(crate::Channel::Web),
+            kecamatan: kecamatan.into(),
+            desa: desa.into(),
+            ..Default::default()
+        };
+        let unlisted = draft("Tutur", "Ngadirejo").validate(&data.catalogue);
+        assert_eq!(unlisted.map(|s| s.desa).ok().as_deref(), Some("Ngadirejo"));
+        let refused = draft("Bangil", "Ngadirejo").validate(&data.catalogue);
+        let fields: Vec<String> = refused
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["location.desa"]);
+    }
+
+    #[test]
+    fn villages_complete_is_required_and_must_be_a_boolean() {
+        for (gazetteer, complaint) in [
+            (
+                r#"{"kecamatan":[{"name":"Bangil","villages":["Raci"]}]}"#,
+                "missing field `villages_complete`",
+            ),
+            (
+                r#"{"kecamatan":[{"name":"Bangil","villages_complete":"yes","villages":["Raci"]}]}"#,
+                "expected a boolean",
+            ),
+        ] {
+            let err = ReferenceData::parse(ReferenceSources {
+                gazetteer,
+                ..shipped()
+            })
+            .unwrap_err();
+            assert!(err.to_string().contains(complaint), "{err}");
+        }
+        let empty = r#"{"kecamatan":[{"name":"Bangil","villages_complete":true,"villages":[]}]}"#;
+        let err = ReferenceData::parse(ReferenceSources {
+            gazetteer: empty,
+            ..shipped()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("lists no villages"), "{err}");
+    }
+
+    #[test]
+    fn a_category_without_a_name_is_refused() {
+        let categories = r#"[{"code":"kependudukan","name":"  ","kinds":[]}]"#;
+        let err = ReferenceData::parse(ReferenceSources {
+            categories,
+            ..shipped()
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("empty name"), "{err}");
+    }
+
+    /// What an admin does: copy the shipped files to a directory, edit them, and start
+    /// the services on that directory (whose loader reads each file and calls `parse`).
+    #[test]
+    fn an_admins_replacement_directory_is_loaded_as_edited() {
+        let dir = std::env::temp_dir().join(format!("kenduren-reference-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let src = shipped();
+        let categories = src.categories.replacen(
+            "[",
+            r#"[{"code":"pemakaman","name":"Tempat pemakaman umum","kinds":["COMPLAINT"]},"#,
+            1,
+        );
+        let gazetteer = src.gazetteer.replacen(
+            r#"{"name": "Tutur", "villages_complete": true"#,
+            r#"{"name": "Tutur", "villages_complete": false"#,
+            1,
+        );
+        assert_ne!(gazetteer, src.gazetteer, "the shipped Tutur entry was edited");
+        for (name, text) in [
+            ("opds.json", src.opds),
+            ("categories.json", categories.as_str()),
+            ("rules.json", src.rules),
+            ("gazetteer.json", gazetteer.as_str()),
+        ] {
+            std::fs::write(dir.join(name), text).expect("write");
+        }
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).expect("read");
+        let (opds, categories, rules, gazetteer) = (
+            read("opds.json"),
+            read("categories.json"),
+            read("rules.json"),
+            read("gazetteer.json"),
+        );
+        let loaded = ReferenceData::parse(ReferenceSources {
+            opds: &opds,
+            categories: &categories,
+            rules: &rules,
+            gazetteer: &gazetteer,
+        });
+        std::fs::remove_dir_all(&dir).expect("clean up");
+        let data = loaded.expect("the edited files load");
+        let kinds = data.catalogue.categories.get("pemakaman").expect("new category");
+        assert_eq!(
+            kinds.iter().copied().collect::<Vec<_>>(),
+            [QuestionKind::Complaint]
+        );
+        assert_eq!(
+            data.catalogue.incomplete_villages.iter().collect::<Vec<_>>(),
+            ["Tutur"]
+        );
     }
 
     #[test]

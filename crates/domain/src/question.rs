@@ -67,6 +67,9 @@ pub struct Catalogue {
     pub categories: BTreeMap<String, BTreeSet<QuestionKind>>,
     /// Kecamatan → its desa and kelurahan (empty set: villages not listed, any accepted).
     pub gazetteer: BTreeMap<String, BTreeSet<String>>,
+    /// Kecamatan whose village list is known to be incomplete (`villages_complete: false`
+    /// in the gazetteer): a desa missing from the list is accepted as written there.
+    pub incomplete_villages: BTreeSet<String>,
 }
 
 /// A submission as it arrived, before validation (enum fields already decoded;
@@ -116,9 +119,37 @@ pub struct Submission {
     pub coordinates: Option<(f64, f64)>,
 }
 
+/// Longest desa name accepted where the gazetteer's list is incomplete, in characters.
+pub const MAX_DESA_CHARS: usize = 100;
+
 /// Kabupaten Pasuruan's bounding box (latitude south, longitude east), with a margin.
+/// It is a rectangle, not the regency's boundary: no boundary polygon ships with the
+/// service (none can be fetched offline), so points just outside the regency — Kota
+/// Pasuruan and Kota Malang among them — pass this check. It catches swapped signs,
+/// swapped latitude and longitude, and positions elsewhere in Java.
 const REGENCY_LAT: (f64, f64) = (-8.05, -7.45);
 const REGENCY_LON: (f64, f64) = (112.50, 113.15);
+
+/// Pairs a submission's optional latitude and longitude: both or neither. One without
+/// the other is a violation naming the missing half, rather than a position silently
+/// dropped.
+pub fn pair_coordinates(
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+) -> Result<Option<(f64, f64)>, FieldViolation> {
+    match (latitude, longitude) {
+        (Some(lat), Some(lon)) => Ok(Some((lat, lon))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(FieldViolation::new(
+            "location.longitude",
+            "isi juga bujur (longitude), atau kosongkan lintang dan bujur",
+        )),
+        (None, Some(_)) => Err(FieldViolation::new(
+            "location.latitude",
+            "isi juga lintang (latitude), atau kosongkan lintang dan bujur",
+        )),
+    }
+}
 
 impl SubmissionDraft {
     /// Checks every field against the rules and the catalogue; all problems at once.
@@ -237,11 +268,22 @@ impl SubmissionDraft {
             return (String::new(), String::new());
         };
         let desa = self.desa.trim();
-        if desa.is_empty() || villages.is_empty() {
-            return (kecamatan.clone(), desa.to_owned());
+        if desa.is_empty() {
+            return (kecamatan.clone(), String::new());
         }
         match villages.iter().find(|v| v.eq_ignore_ascii_case(desa)) {
             Some(v) => (kecamatan.clone(), v.clone()),
+            // Not listed, but the list is known to have gaps: take the citizen's word.
+            None if villages.is_empty() || catalogue.incomplete_villages.contains(kecamatan) => {
+                if desa.chars().count() > MAX_DESA_CHARS {
+                    bad.push(FieldViolation::new(
+                        "location.desa",
+                        format!("nama desa/kelurahan paling banyak {MAX_DESA_CHARS} karakter"),
+                    ));
+                    return (kecamatan.clone(), String::new());
+                }
+                (kecamatan.clone(), desa.to_owned())
+            }
             None => {
                 bad.push(FieldViolation::new(
                     "location.desa",
@@ -267,6 +309,9 @@ mod tests {
             ["Kalirejo".to_owned(), "Kidul Dalem".to_owned()].into(),
         );
         c.gazetteer.insert("Tosari".into(), BTreeSet::new());
+        c.gazetteer
+            .insert("Tutur".into(), ["Andonosari".to_owned()].into());
+        c.incomplete_villages.insert("Tutur".into());
         c
     }
 
@@ -351,6 +396,53 @@ mod tests {
         d.desa = "Nowhere".into();
         assert_eq!(fields(d.validate(&catalogue())), ["location.desa"]);
         d.kecamatan = "Tosari".into();
+        assert!(d.validate(&catalogue()).is_ok());
+    }
+
+    #[test]
+    fn a_desa_missing_from_an_incomplete_list_is_accepted_as_written() {
+        let mut d = good();
+        d.kecamatan = "tutur".into();
+        d.desa = "  Desa Baru  ".into();
+        let s = d
+            .validate(&catalogue())
+            .expect("incomplete list: unlisted desa accepted");
+        assert_eq!((s.kecamatan.as_str(), s.desa.as_str()), ("Tutur", "Desa Baru"));
+        d.desa = "andonosari".into();
+        let s = d.validate(&catalogue()).expect("listed desa");
+        assert_eq!(
+            s.desa, "Andonosari",
+            "a listed desa keeps the gazetteer's spelling"
+        );
+        d.desa = "x".repeat(MAX_DESA_CHARS + 1);
+        assert_eq!(fields(d.validate(&catalogue())), ["location.desa"]);
+        // The kecamatan is still checked.
+        d.kecamatan = "Atlantis".into();
+        d.desa = "Desa Baru".into();
+        assert_eq!(fields(d.validate(&catalogue())), ["location.kecamatan"]);
+    }
+
+    #[test]
+    fn half_a_position_names_the_missing_half() {
+        assert_eq!(pair_coordinates(None, None), Ok(None));
+        assert_eq!(pair_coordinates(Some(-7.6), Some(112.9)), Ok(Some((-7.6, 112.9))));
+        let field = |r: Result<Option<(f64, f64)>, FieldViolation>| r.err().map(|v| v.field);
+        assert_eq!(
+            field(pair_coordinates(Some(-7.6), None)).as_deref(),
+            Some("location.longitude")
+        );
+        assert_eq!(
+            field(pair_coordinates(None, Some(112.9))).as_deref(),
+            Some("location.latitude")
+        );
+    }
+
+    #[test]
+    fn the_bounding_box_is_not_the_boundary() {
+        // Kota Malang (-7.98, 112.63) lies outside the regency but inside its bounding
+        // box: the check is a rectangle, as its doc comment says.
+        let mut d = good();
+        d.coordinates = Some((-7.98, 112.63));
         assert!(d.validate(&catalogue()).is_ok());
     }
 
