@@ -19,7 +19,9 @@ pub mod seeds;
 mod targets;
 
 pub use input::{headers_input, split_fields, FIELD_SEPARATOR};
-pub use targets::{cloudevent_headers, event_decoding, identifiers, submission_validation, EVENT_TYPES};
+pub use targets::{
+    cloudevent_headers, event_decoding, fuzz_key, identifiers, submission_validation, EVENT_TYPES,
+};
 
 /// The names of the targets, which are also the folders of their seeds.
 pub const TARGETS: [&str; 4] = [

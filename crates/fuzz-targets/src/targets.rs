@@ -156,7 +156,7 @@ pub fn submission_validation(data: &[u8]) {
 }
 
 /// The key the `identifiers` target verifies tokens with; its seeds were minted with it.
-pub(crate) fn fuzz_key() -> &'static TokenKey {
+pub fn fuzz_key() -> &'static TokenKey {
     static KEY: OnceLock<TokenKey> = OnceLock::new();
     KEY.get_or_init(|| TokenKey::from_bytes(b"kenduren-fuzz-target-key-not-a-secret").expect("32+ bytes"))
 }

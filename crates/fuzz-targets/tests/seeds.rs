@@ -1,10 +1,13 @@
 //! The seed corpus is valid input for its targets — a seed that no longer decodes
-//! starts the fuzzer from nowhere — and the event list covers every event message.
+//! starts the fuzzer from nowhere — the files the fuzzer reads are the ones
+//! `seeds::all()` makes, and the event list covers every event message.
+
+use std::{collections::BTreeMap, fs, path::PathBuf};
 
 use bytes::Bytes;
 use kenduren_bus::CloudEvent;
 use kenduren_domain::{Channel, QuestionKind, ReferenceData, ReferenceSources, SubmissionDraft};
-use kenduren_fuzz_targets::{seeds, split_fields, EVENT_TYPES};
+use kenduren_fuzz_targets::{fuzz_key, seeds, split_fields, EVENT_TYPES, TARGETS};
 use kenduren_proto::{AnyEvent, DecodeError};
 
 #[test]
@@ -88,4 +91,71 @@ fn the_event_list_covers_every_event_message() {
             "{ty} is neither an event nor a value type"
         );
     }
+}
+
+/// Every seed file under `seeds/`, as `(target, name) -> bytes`.
+fn seeds_on_disk() -> BTreeMap<(String, String), Vec<u8>> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let mut found = BTreeMap::new();
+    for dir in fs::read_dir(&root)
+        .expect("seeds/")
+        .map(|e| e.expect("entry").path())
+    {
+        let target = dir.file_name().expect("name").to_string_lossy().into_owned();
+        assert!(
+            dir.is_dir() && TARGETS.contains(&target.as_str()),
+            "seeds/{target} is not the folder of a target"
+        );
+        for file in fs::read_dir(&dir)
+            .expect("a target's seeds")
+            .map(|e| e.expect("entry").path())
+        {
+            let name = file.file_name().expect("name").to_string_lossy().into_owned();
+            found.insert((target.clone(), name), fs::read(&file).expect("seed file"));
+        }
+    }
+    found
+}
+
+/// The files the fuzzer starts from are exactly the seeds `seeds::all()` makes, byte
+/// for byte: a changed event message with stale files would start the fuzzer from
+/// inputs that no longer decode (rerun `cargo run -p kenduren-fuzz-targets --example
+/// write_seeds`). The token seed embeds the time it was minted, so its file is only
+/// checked to be a token the `identifiers` target's key accepts, for the same role.
+#[test]
+fn the_seed_files_on_disk_are_the_generated_seeds() {
+    let mut on_disk = seeds_on_disk();
+    let mut wrong = Vec::new();
+    for s in seeds::all() {
+        let key = (s.target.to_owned(), s.name.clone());
+        let Some(file) = on_disk.remove(&key) else {
+            wrong.push(format!("seeds/{}/{} is missing", s.target, s.name));
+            continue;
+        };
+        if (s.target, s.name.as_str()) == ("identifiers", "token") {
+            let text = String::from_utf8(file).expect("the token seed is text");
+            assert_eq!(
+                text.split('.').count(),
+                3,
+                "the token seed is not a JWT: {text:?}"
+            );
+            let on_file = fuzz_key()
+                .verify(&text)
+                .expect("the fuzz key accepts the token seed");
+            let generated = fuzz_key()
+                .verify(&String::from_utf8(s.data).expect("text"))
+                .expect("a generated token");
+            assert_eq!(on_file.role, generated.role, "the token seed's role");
+        } else if file != s.data {
+            wrong.push(format!("seeds/{}/{} differs from seeds::all()", s.target, s.name));
+        }
+    }
+    for (target, name) in on_disk.keys() {
+        wrong.push(format!("seeds/{target}/{name} is not a seed seeds::all() makes"));
+    }
+    assert!(
+        wrong.is_empty(),
+        "{}\n(rerun `cargo run -p kenduren-fuzz-targets --example write_seeds`)",
+        wrong.join("\n")
+    );
 }
