@@ -7,8 +7,9 @@ use kenduren_runtime::ApiError;
 
 use crate::api::Intake;
 
-/// Wrapped key (gone once erased), sealed contact (gone once erased), anonymous.
-type SealedRow = (Option<Vec<u8>>, Option<Vec<u8>>, bool);
+/// Citizen reference and wrapped key (both gone once erased), sealed contact (gone once
+/// erased), anonymous.
+type SealedRow = (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, bool);
 
 impl Intake {
     pub(crate) async fn contact(
@@ -25,8 +26,8 @@ impl Intake {
             return Err(ApiError::NotFound(format!("no question {id}")));
         }
         let row: Option<SealedRow> = sqlx::query_as(
-            "SELECT k.wrapped_key, c.sealed, c.anonymous
-             FROM sealed_contacts c LEFT JOIN citizen_keys k USING (question_id)
+            "SELECT k.citizen_ref, k.wrapped_key, c.sealed, c.anonymous
+             FROM sealed_contacts c LEFT JOIN citizen_keys k USING (citizen_ref)
              WHERE c.question_id = $1",
         )
         .bind(id.as_uuid())
@@ -34,12 +35,16 @@ impl Intake {
         .await?;
         match row {
             // No contact given, or erased: nothing to tell.
-            None | Some((None, _, _)) | Some((_, None, _)) => Ok(GetCitizenContactResponse::default()),
-            Some((Some(key), Some(sealed), anonymous)) => {
-                let c = self
-                    .vault
-                    .open(id.as_uuid(), &key, &sealed)
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
+            None | Some((None, _, _, _)) | Some((_, None, _, _)) | Some((_, _, None, _)) => {
+                Ok(GetCitizenContactResponse::default())
+            }
+            Some((Some(citizen), Some(wrapped), Some(sealed), anonymous)) => {
+                let broken = |e: crate::vault::VaultError| ApiError::Internal(e.to_string());
+                let citizen: crate::vault::CitizenRef = citizen
+                    .try_into()
+                    .map_err(|_| ApiError::Internal("a citizen reference is not 32 bytes".into()))?;
+                let key = self.vault.data_key(&citizen, &wrapped).map_err(broken)?;
+                let c = self.vault.open(&key, id.as_uuid(), &sealed).map_err(broken)?;
                 Ok(GetCitizenContactResponse {
                     name: c.name,
                     phone: c.phone,

@@ -1,6 +1,7 @@
 //! `EraseCitizen` (admin): destroys a citizen's identity for good by deleting the key
-//! that seals it; the question, its timeline and its figures stay, and a
-//! `CitizenErased` event records who erased it and why.
+//! that seals it. The key is the citizen's, so every ticket of theirs loses its identity,
+//! not only the one named; the questions, their timelines and their figures stay, and a
+//! `CitizenErased` event on each of those questions records who erased it and why.
 
 use kenduren_domain::{QuestionStatus, Ticket};
 use kenduren_proto::{
@@ -8,6 +9,7 @@ use kenduren_proto::{
     intake::v1::{EraseCitizenRequest, EraseCitizenResponse},
 };
 use kenduren_runtime::{timestamp, ApiError};
+use uuid::Uuid;
 
 use crate::{api::Intake, citizen::Located, withdraw::note_violation};
 
@@ -23,49 +25,74 @@ impl Intake {
         let not_found = || ApiError::NotFound(format!("no question with ticket {:?}", req.ticket));
         let ticket = Ticket::parse(&req.ticket).map_err(|_| not_found())?;
         let mut tx = self.ctx.pool.begin().await?;
-        let located: Option<Located> = sqlx::query_as(
-            "SELECT question_id, status, opd_code, last_cause, answered_at, rated
-             FROM questions WHERE ticket = $1 FOR UPDATE",
+        let row: Option<(Uuid, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT q.question_id, c.citizen_ref
+             FROM questions q LEFT JOIN sealed_contacts c USING (question_id)
+             WHERE q.ticket = $1",
         )
         .bind(ticket.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-        let mut question = located.ok_or_else(not_found)?;
-        question.parsed = QuestionStatus::parse(&question.status);
-        tracing::Span::current().record("question_id", tracing::field::display(question.question_id));
+        let (question_id, citizen) = row.ok_or_else(not_found)?;
+        tracing::Span::current().record("question_id", tracing::field::display(question_id));
 
         let now = self.ctx.clock.now();
-        let destroyed = sqlx::query("DELETE FROM citizen_keys WHERE question_id = $1")
-            .bind(question.question_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        // The ciphertext goes too: without its key it is noise, but noise need not be kept.
-        sqlx::query("UPDATE sealed_contacts SET sealed = NULL, erased_at = $2 WHERE question_id = $1 AND erased_at IS NULL")
-            .bind(question.question_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
         let response = |erased| EraseCitizenResponse {
-            question_id: question.question_id.to_string(),
+            question_id: question_id.to_string(),
             erased_at: Some(timestamp(now)),
             erased,
         };
-        if destroyed == 0 {
-            // Nothing left to erase: answer the same, write nothing.
-            tx.commit().await?;
+        // No contact given, or erased before: answer the same, write nothing.
+        let Some(citizen) = citizen else {
+            return Ok(response(false));
+        };
+        // The key row is locked first: two erasures of one citizen through different
+        // tickets queue here, and a submission of the citizen still holding the key
+        // commits first, so its contact is erased too.
+        let key: Option<(i32,)> =
+            sqlx::query_as("SELECT 1 FROM citizen_keys WHERE citizen_ref = $1 FOR UPDATE")
+                .bind(&citizen)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if key.is_none() {
             return Ok(response(false));
         }
-        let event = ev::CitizenErased {
-            question_id: question.question_id.to_string(),
+        // The ciphertext goes too: without its key it is noise, but noise need not be
+        // kept; the reference goes so the erased tickets cannot be linked to each other.
+        let mut erased: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE sealed_contacts SET sealed = NULL, citizen_ref = NULL, erased_at = $2
+             WHERE citizen_ref = $1 RETURNING question_id",
+        )
+        .bind(&citizen)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM citizen_keys WHERE citizen_ref = $1")
+            .bind(&citizen)
+            .execute(&mut *tx)
+            .await?;
+        // One lock order for the question rows, whatever ticket was named.
+        erased.sort_unstable();
+        let event = |id: Uuid| ev::CitizenErased {
+            question_id: id.to_string(),
             actor: actor.to_owned(),
             reason: req.reason.trim().to_owned(),
             erased_at: Some(timestamp(now)),
         };
-        self.append_question_event(&mut tx, &question, &event, "Identitas warga dihapus")
+        for id in &erased {
+            let mut question: Located = sqlx::query_as(
+                "SELECT question_id, status, opd_code, last_cause, answered_at, rated
+                 FROM questions WHERE question_id = $1 FOR UPDATE",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
             .await?;
+            question.parsed = QuestionStatus::parse(&question.status);
+            self.append_question_event(&mut tx, &question, &event(*id), "Identitas warga dihapus")
+                .await?;
+        }
         tx.commit().await?;
-        tracing::info!(question_id = %question.question_id, "citizen identity erased");
+        tracing::info!(%question_id, tickets = erased.len(), "citizen identity erased");
         Ok(response(true))
     }
 }

@@ -1,15 +1,24 @@
-//! Citizens' identity at rest (UU 27/2022). Each contact is sealed with a data key of
-//! its own (ChaCha20-Poly1305); the data key is stored wrapped by the deployment's key
-//! in `citizen_keys`. Erasing a citizen deletes that one row, after which every copy of
-//! the sealed contact is unreadable, while the question and its figures remain.
+//! Citizens' identity at rest (UU 27/2022). Every contact of one citizen is sealed with
+//! that citizen's data key (ChaCha20-Poly1305); the data key is stored wrapped by the
+//! deployment's key in `citizen_keys`, under the citizen's reference: an HMAC-SHA256 of
+//! the normalised phone number, or of the normalised e-mail when there is no phone. A
+//! contact with neither gets a data key of its own. Erasing a citizen deletes that one
+//! key row, after which every ticket's sealed contact of that citizen is unreadable,
+//! while the questions and their figures remain.
 
 use base64::Engine;
 use chacha20poly1305::{
     aead::{Aead, KeyInit, Payload},
     ChaCha20Poly1305, Key, Nonce,
 };
+use hkdf::hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::Sha256;
 use uuid::Uuid;
+
+mod rows;
+
+pub(crate) use rows::{seal_legacy_contacts, store};
 
 /// Why the vault could not be set up or a contact opened.
 #[derive(Debug, thiserror::Error)]
@@ -33,19 +42,27 @@ pub struct Contact {
     pub email: String,
 }
 
-/// A contact sealed for storage.
-#[derive(Debug, Clone)]
-pub struct Sealed {
-    /// The data key, wrapped by the deployment key (nonce ‖ ciphertext).
-    pub wrapped_key: Vec<u8>,
-    /// The contact, sealed by the data key (nonce ‖ ciphertext).
-    pub sealed: Vec<u8>,
+/// How intake recognises one citizen across tickets without keeping anything readable:
+/// a keyed hash of an identifier, useless without the deployment key.
+pub type CitizenRef = [u8; 32];
+
+/// A citizen's data key, unwrapped; it seals and opens that citizen's contacts.
+pub struct DataKey(ChaCha20Poly1305);
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(..)")
+    }
 }
 
 /// Seals and opens contacts with the deployment key.
 #[derive(Clone)]
 pub struct Vault {
+    /// Wraps data keys (the key-encryption key).
     kek: ChaCha20Poly1305,
+    /// Keys the citizen references; derived from the same secret with another label, so
+    /// a reference never reveals anything about the wrapping key.
+    refs: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -75,6 +92,39 @@ fn open_with(cipher: &ChaCha20Poly1305, sealed: &[u8], aad: &[u8]) -> Result<Vec
         .map_err(|_| VaultError::Open("authentication failed"))
 }
 
+fn cipher_of(dek: &[u8]) -> Result<ChaCha20Poly1305, VaultError> {
+    if dek.len() != 32 {
+        return Err(VaultError::Open("data key has the wrong length"));
+    }
+    Ok(ChaCha20Poly1305::new(Key::from_slice(dek)))
+}
+
+/// The wrapped key is bound to its reference, so a key row copied onto another
+/// citizen's reference does not open.
+fn key_aad(citizen: &CitizenRef) -> Vec<u8> {
+    [b"kenduren-citizen-key-v1:".as_slice(), citizen].concat()
+}
+
+/// A phone number in one national form, so that `+62 812-3456-7890`, `0062812…`,
+/// `62812…`, `0812…` and `812…` are the same citizen. None without digits.
+pub fn normalized_phone(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.strip_prefix("00").unwrap_or(&digits);
+    let national = match digits.strip_prefix("62") {
+        Some(rest) => format!("0{rest}"),
+        // Forms that show "+62" as a fixed prefix get the number without its 0.
+        None if digits.starts_with('8') => format!("0{digits}"),
+        None => digits.to_owned(),
+    };
+    (!national.is_empty()).then_some(national)
+}
+
+/// An e-mail address as intake compares it: trimmed and in lower case. None when empty.
+pub fn normalized_email(email: &str) -> Option<String> {
+    let e = email.trim().to_lowercase();
+    (!e.is_empty()).then_some(e)
+}
+
 impl Vault {
     /// The vault for `KENDUREN_PII_KEY` (base64 of 32 bytes), or, when that is empty, a
     /// key derived from the token key with HKDF-SHA256 (label `kenduren-pii-v1`).
@@ -85,7 +135,7 @@ impl Vault {
                 .decode(auth_key.trim())
                 .map_err(|e| VaultError::Key(format!("deriving from KENDUREN_AUTH_KEY: {e}")))?;
             let mut okm = [0u8; 32];
-            hkdf::Hkdf::<sha2::Sha256>::new(None, &ikm)
+            hkdf::Hkdf::<Sha256>::new(None, &ikm)
                 .expand(b"kenduren-pii-v1", &mut okm)
                 .map_err(|e| VaultError::Key(e.to_string()))?;
             okm
@@ -96,89 +146,67 @@ impl Vault {
                 .try_into()
                 .map_err(|v: Vec<u8>| VaultError::Key(format!("32 bytes are needed, got {}", v.len())))?
         };
+        let mut ref_key = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(None, &key)
+            .expand(b"kenduren-citizen-ref-v1", &mut ref_key)
+            .map_err(|e| VaultError::Key(e.to_string()))?;
         Ok(Self {
             kek: ChaCha20Poly1305::new(Key::from_slice(&key)),
+            refs: <Hmac<Sha256> as Mac>::new_from_slice(&ref_key)
+                .map_err(|e| VaultError::Key(e.to_string()))?,
         })
     }
 
-    /// Seals `contact` of `question` under a fresh data key.
-    pub fn seal(&self, question: Uuid, contact: &Contact) -> Sealed {
+    /// The reference of the citizen who left `contact`: from the phone number, else from
+    /// the e-mail; None when there is neither (a name alone does not tell two people apart).
+    pub fn citizen_ref(&self, contact: &Contact) -> Option<CitizenRef> {
+        let (kind, id) = match normalized_phone(&contact.phone) {
+            Some(phone) => (b"phone:".as_slice(), phone),
+            None => (b"email:".as_slice(), normalized_email(&contact.email)?),
+        };
+        let mut mac = self.refs.clone();
+        mac.update(kind);
+        mac.update(id.as_bytes());
+        Some(mac.finalize().into_bytes().into())
+    }
+
+    /// A fresh data key for `citizen`, and the same key wrapped for storage.
+    pub fn new_data_key(&self, citizen: &CitizenRef) -> (DataKey, Vec<u8>) {
         let dek = ChaCha20Poly1305::generate_key(&mut chacha20poly1305::aead::OsRng);
+        let wrapped = seal_with(&self.kek, dek.as_slice(), &key_aad(citizen));
+        (DataKey(ChaCha20Poly1305::new(&dek)), wrapped)
+    }
+
+    /// Unwraps `citizen`'s data key as stored by [`Vault::new_data_key`].
+    pub fn data_key(&self, citizen: &CitizenRef, wrapped: &[u8]) -> Result<DataKey, VaultError> {
+        let dek = open_with(&self.kek, wrapped, &key_aad(citizen))?;
+        Ok(DataKey(cipher_of(&dek)?))
+    }
+
+    /// Seals `contact` of `question` with a citizen's data key.
+    pub fn seal(&self, key: &DataKey, question: Uuid, contact: &Contact) -> Vec<u8> {
         let plain = serde_json::to_vec(contact).unwrap_or_default();
-        Sealed {
-            wrapped_key: seal_with(&self.kek, dek.as_slice(), question.as_bytes()),
-            sealed: seal_with(&ChaCha20Poly1305::new(&dek), &plain, question.as_bytes()),
-        }
+        seal_with(&key.0, &plain, question.as_bytes())
     }
 
     /// Opens a contact sealed by [`Vault::seal`] for the same question.
-    pub fn open(&self, question: Uuid, wrapped_key: &[u8], sealed: &[u8]) -> Result<Contact, VaultError> {
-        let dek = open_with(&self.kek, wrapped_key, question.as_bytes())?;
-        if dek.len() != 32 {
-            return Err(VaultError::Open("data key has the wrong length"));
-        }
-        let plain = open_with(
-            &ChaCha20Poly1305::new(Key::from_slice(&dek)),
-            sealed,
-            question.as_bytes(),
-        )?;
+    pub fn open(&self, key: &DataKey, question: Uuid, sealed: &[u8]) -> Result<Contact, VaultError> {
+        let plain = open_with(&key.0, sealed, question.as_bytes())?;
         serde_json::from_slice(&plain).map_err(|_| VaultError::Open("not a contact"))
     }
-}
 
-/// Seals what an older version kept in plaintext (`contacts`) and empties that table.
-pub(crate) async fn seal_legacy_contacts(pool: &sqlx::PgPool, vault: &Vault) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let rows: Vec<(Uuid, String, String, String, bool, bool)> = sqlx::query_as(
-        "SELECT question_id, name, phone, email, anonymous, confidential FROM contacts FOR UPDATE",
-    )
-    .fetch_all(&mut *tx)
-    .await?;
-    for (id, name, phone, email, anonymous, confidential) in &rows {
-        store(
-            &mut tx,
-            vault,
-            *id,
-            &Contact {
-                name: name.clone(),
-                phone: phone.clone(),
-                email: email.clone(),
-            },
-            *anonymous,
-            *confidential,
-        )
-        .await?;
+    /// Opens a contact of the first sealed version (1003), whose data key was one per
+    /// question and wrapped for that question.
+    fn open_per_question(
+        &self,
+        question: Uuid,
+        wrapped: &[u8],
+        sealed: &[u8],
+    ) -> Result<Contact, VaultError> {
+        let dek = open_with(&self.kek, wrapped, question.as_bytes())?;
+        let plain = open_with(&cipher_of(&dek)?, sealed, question.as_bytes())?;
+        serde_json::from_slice(&plain).map_err(|_| VaultError::Open("not a contact"))
     }
-    sqlx::query("DELETE FROM contacts").execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(rows.len() as u64)
-}
-
-/// Writes a sealed contact and its wrapped key inside the caller's transaction.
-pub(crate) async fn store(
-    conn: &mut sqlx::PgConnection,
-    vault: &Vault,
-    question: Uuid,
-    contact: &Contact,
-    anonymous: bool,
-    confidential: bool,
-) -> Result<(), sqlx::Error> {
-    let sealed = vault.seal(question, contact);
-    sqlx::query("INSERT INTO citizen_keys (question_id, wrapped_key) VALUES ($1, $2)")
-        .bind(question)
-        .bind(&sealed.wrapped_key)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "INSERT INTO sealed_contacts (question_id, sealed, anonymous, confidential) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(question)
-    .bind(&sealed.sealed)
-    .bind(anonymous)
-    .bind(confidential)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -189,34 +217,90 @@ mod tests {
         Vault::new("", &base64::engine::general_purpose::STANDARD.encode([7u8; 32])).expect("vault")
     }
 
-    #[test]
-    fn a_sealed_contact_opens_only_for_its_question_and_hides_the_text() {
-        let v = vault();
-        let q = Uuid::now_v7();
-        let c = Contact {
-            name: "Siti Aminah".into(),
-            phone: "081234567890".into(),
-            email: String::new(),
-        };
-        let s = v.seal(q, &c);
-        assert_eq!(v.open(q, &s.wrapped_key, &s.sealed).expect("opens"), c);
-        assert!(
-            v.open(Uuid::now_v7(), &s.wrapped_key, &s.sealed).is_err(),
-            "bound to the question"
-        );
-        let bytes = [s.wrapped_key.as_slice(), &s.sealed].concat();
-        assert!(!bytes
-            .windows(5)
-            .any(|w| w == b"Aminah"[..5].as_ref() || w == b"08123"));
+    fn contact(name: &str, phone: &str, email: &str) -> Contact {
+        Contact {
+            name: name.into(),
+            phone: phone.into(),
+            email: email.into(),
+        }
     }
 
     #[test]
-    fn another_deployment_key_cannot_open_it() {
-        let q = Uuid::now_v7();
-        let s = vault().seal(q, &Contact::default());
-        let other =
+    fn a_sealed_contact_opens_only_for_its_question_and_hides_the_text() {
+        let v = vault();
+        let (q, c) = (
+            Uuid::now_v7(),
+            contact("Siti Aminah", "081234567890", "siti@example.id"),
+        );
+        let citizen = v.citizen_ref(&c).expect("has a phone");
+        let (key, wrapped) = v.new_data_key(&citizen);
+        let sealed = v.seal(&key, q, &c);
+        let unwrapped = v.data_key(&citizen, &wrapped).expect("unwraps");
+        assert_eq!(v.open(&unwrapped, q, &sealed).expect("opens"), c);
+        assert!(
+            v.open(&key, Uuid::now_v7(), &sealed).is_err(),
+            "bound to the question"
+        );
+        let bytes = [wrapped.as_slice(), &sealed, &citizen].concat();
+        for needle in [b"Aminah".as_slice(), b"08123", b"81234", b"siti@"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{needle:?} readable"
+            );
+        }
+    }
+
+    #[test]
+    fn a_wrapped_key_opens_only_for_its_citizen_and_deployment() {
+        let v = vault();
+        let citizen = v.citizen_ref(&contact("", "0812345678", "")).expect("ref");
+        let other = v.citizen_ref(&contact("", "0812345679", "")).expect("ref");
+        let (_, wrapped) = v.new_data_key(&citizen);
+        assert!(v.data_key(&other, &wrapped).is_err(), "bound to the citizen");
+        let elsewhere =
             Vault::new(&base64::engine::general_purpose::STANDARD.encode([9u8; 32]), "").expect("vault");
-        assert!(other.open(q, &s.wrapped_key, &s.sealed).is_err());
+        assert!(elsewhere.data_key(&citizen, &wrapped).is_err());
         assert!(Vault::new("short", "").is_err());
+    }
+
+    #[test]
+    fn one_citizen_is_recognised_by_phone_in_any_notation_else_by_email() {
+        let v = vault();
+        let r = |name: &str, phone: &str, email: &str| v.citizen_ref(&contact(name, phone, email));
+        let siti = r("Siti", "0812-3456-7890", "");
+        assert!(siti.is_some());
+        for same in [
+            "+62 812 3456 7890",
+            "62812345678 90",
+            "0062 812 3456 7890",
+            "812-3456-7890",
+        ] {
+            assert_eq!(r("Siti A.", same, "lain@example.id"), siti, "{same}");
+        }
+        assert_ne!(r("Siti", "0812-3456-7891", ""), siti);
+        let by_mail = r("Budi", "", "Budi@Example.ID ");
+        assert_eq!(by_mail, r("", "", "budi@example.id"));
+        assert_ne!(by_mail, r("", "", "budi2@example.id"));
+        assert_ne!(by_mail, siti);
+        assert_eq!(r("Budi", "", ""), None, "a name alone recognises no one");
+        let elsewhere = Vault::new(&base64::engine::general_purpose::STANDARD.encode([9u8; 32]), "")
+            .expect("vault")
+            .citizen_ref(&contact("Siti", "0812-3456-7890", ""));
+        assert_ne!(elsewhere, siti, "references are keyed by the deployment");
+    }
+
+    #[test]
+    fn a_contact_of_the_per_question_scheme_still_opens_for_re_sealing() {
+        let v = vault();
+        let (q, c) = (Uuid::now_v7(), contact("Siti", "0812", ""));
+        let dek = ChaCha20Poly1305::generate_key(&mut chacha20poly1305::aead::OsRng);
+        let wrapped = seal_with(&v.kek, dek.as_slice(), q.as_bytes());
+        let sealed = seal_with(
+            &ChaCha20Poly1305::new(&dek),
+            &serde_json::to_vec(&c).expect("json"),
+            q.as_bytes(),
+        );
+        assert_eq!(v.open_per_question(q, &wrapped, &sealed).expect("opens"), c);
+        assert!(v.open_per_question(Uuid::now_v7(), &wrapped, &sealed).is_err());
     }
 }
