@@ -59,7 +59,8 @@ build: ## Build every crate and target
 run: services ## Run the service locally (kenduren dev)
 	$(CARGO) run -p kenduren --bin kenduren -- dev
 
-test: services ## Run the whole test suite (nextest if installed, else cargo test)
+test: ## Run the whole test suite (nextest if installed, else cargo test)
+	@bash scripts/ensure-services.sh --for-tests
 	@echo "+ scripts/validate-deploy.sh (deploy/ checked with real tools)"
 	@bash scripts/validate-deploy.sh
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \

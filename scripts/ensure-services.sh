@@ -5,7 +5,23 @@
 # the Debian package first when running as root). Idempotent: a second run
 # finds the servers started by the first. Stop the private servers with
 # scripts/stop-services.sh.
+#
+# --for-tests: also make sure the nats-server binary is installed even when a NATS
+# server is already reachable, since some tests start private servers of their own
+# (installed with apt-get when root; otherwise the exact command is printed and the
+# script fails).
 set -euo pipefail
+
+FOR_TESTS=""
+for arg in "$@"; do
+	case $arg in
+	--for-tests) FOR_TESTS=1 ;;
+	*)
+		printf 'usage: %s [--for-tests]\n' "$0" >&2
+		exit 2
+		;;
+	esac
+done
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -16,14 +32,14 @@ NATS_URL=${KENDUREN_NATS_URL:-$DEFAULT_NATS_URL}
 export DEBIAN_FRONTEND=noninteractive
 APT_UPDATED=""
 
-# apt_install SERVICE PACKAGE: install PACKAGE when root on Debian/Ubuntu,
-# otherwise print the command to run and fail.
+# apt_install SERVICE PACKAGE [WHY]: install PACKAGE when root on Debian/Ubuntu,
+# otherwise print the command to run and fail. WHY says what is missing.
 apt_install() {
-	local svc=$1 pkg=$2 log="$DATA_DIR/apt-$2.log"
+	local svc=$1 pkg=$2 why=${3:-"not reachable and not installed"} log="$DATA_DIR/apt-$2.log"
 	if ! is_root || ! command -v apt-get >/dev/null 2>&1; then
-		die "$svc: not reachable and not installed; install it with: sudo apt-get update && sudo apt-get install -y $pkg"
+		die "$svc: $why; install it with: sudo apt-get update && sudo apt-get install -y $pkg"
 	fi
-	echo "$svc: not installed; running apt-get install -y $pkg (log: $(rel "$log"))"
+	echo "$svc: $why; running apt-get install -y $pkg (log: $(rel "$log"))"
 	{
 		if [[ -z $APT_UPDATED ]]; then
 			apt-get update -q && APT_UPDATED=1
@@ -330,5 +346,19 @@ if command -v flock >/dev/null 2>&1; then
 	flock -w 300 9 || die "timed out waiting for $(rel "$DATA_DIR")/.services.lock"
 fi
 
+# The tests start private nats-servers (the shipped permissions are checked on one):
+# they need the binary even when a NATS server is already reachable.
+ensure_nats_binary() {
+	local bin
+	if bin=$(nats_bin); then
+		echo "nats: nats-server for the tests' private servers: $bin"
+		return 0
+	fi
+	apt_install nats nats-server "the tests need the nats-server binary (they start private servers) and it is not installed"
+	bin=$(nats_bin) || die "nats: installed nats-server but cannot find the binary"
+	echo "nats: nats-server for the tests' private servers: $bin"
+}
+
 ensure_postgres
 ensure_nats
+[[ -z $FOR_TESTS ]] || ensure_nats_binary
