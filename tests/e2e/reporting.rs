@@ -50,6 +50,7 @@ fn expected_scorecards() -> Vec<OpdScorecard> {
             rated: 1,
             sessions_expected: 1,
             sessions_attended: 1,
+            sessions_late: 1,
             ..card("DINKES")
         },
         OpdScorecard {
@@ -220,6 +221,8 @@ async fn a_session_report_shows_what_came_in_what_was_answered_and_who_stayed_aw
     assert_eq!(r.aspiration_percent, 50.0);
     assert_eq!(r.opds_expected, ["BAPENDA", "DINKES", "DISPENDUKCAPIL"]);
     assert_eq!(r.opds_checked_in, ["DINKES", "DISPENDUKCAPIL"]);
+    assert_eq!(r.opds_present, ["DISPENDUKCAPIL"]);
+    assert_eq!(r.opds_late, ["DINKES"]);
     assert_eq!(r.opds_absent, ["BAPENDA"]);
     let unknown = sys
         .reporting

@@ -1,6 +1,7 @@
 //! A small week with known answers (all times WIB, Monday 2 March 2026 = day 0).
 //!
-//! Session S-1 in Bangil expects DISPENDUKCAPIL, DINKES and BAPENDA; BAPENDA stays away.
+//! Session S-1 in Bangil expects DISPENDUKCAPIL, DINKES and BAPENDA; DISPENDUKCAPIL comes
+//! on time, DINKES late, BAPENDA stays away.
 //! - q1 on-site question, DISPENDUKCAPIL, answered the same morning (2 working hours), rated 5.
 //! - q2 on-site complaint, DISPENDUKCAPIL, answered Wednesday (6+8+2 = 16 h), rated 1 and reopened.
 //! - q3 on-site confidential aspiration, DINKES, due Wednesday, escalated to level 1, never answered.
@@ -144,7 +145,8 @@ pub async fn build(ev: &mut Events) -> Ids {
         wib(0, 7, 0),
     )
     .await;
-    for opd in ["DISPENDUKCAPIL", "DINKES"] {
+    // DISPENDUKCAPIL on time; DINKES after the 13:00 start, which intake calls late.
+    for (opd, late, hour) in [("DISPENDUKCAPIL", false, 8), ("DINKES", true, 13)] {
         ev.emit(
             Owner::Intake,
             "S-1",
@@ -152,10 +154,10 @@ pub async fn build(ev: &mut Events) -> Ids {
                 session_id: "S-1".into(),
                 opd_code: opd.into(),
                 representative: "Petugas".into(),
-                late: false,
-                checked_in_at: ts(wib(0, 8, 0)),
+                late,
+                checked_in_at: ts(wib(0, hour, 30)),
             },
-            wib(0, 8, 0),
+            wib(0, hour, 30),
         )
         .await;
     }

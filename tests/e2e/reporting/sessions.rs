@@ -1,7 +1,9 @@
-//! Who stayed away from a session, through the real APIs: an admin schedules sessions
-//! that are over, under way and ahead at intake, the desk checks an OPD in, and
-//! reporting calls the other expected OPDs absent only where the session is over —
-//! awaited elsewhere — exactly as intake's own attendance does.
+//! Who came on time, who came late and who stayed away, through the real APIs: an admin
+//! schedules sessions that are over, under way and ahead at intake, the desk checks an
+//! OPD in (late where the session has started, on time where it has not), and reporting
+//! calls the other expected OPDs absent only where the session is over — awaited
+//! elsewhere — exactly as intake's own attendance does, and counts the same in the
+//! OPDs' scorecards.
 
 use chrono::{Days, NaiveDate, Utc};
 use kenduren_proto::{
@@ -9,7 +11,7 @@ use kenduren_proto::{
         intake_service_client::IntakeServiceClient, AttendanceStatus, CheckInOpdRequest, GetSessionRequest,
         ScheduleSessionRequest,
     },
-    reporting::v1::{GetSessionReportRequest, GetSessionReportResponse},
+    reporting::v1::{GetOpdScorecardsRequest, GetSessionReportRequest, GetSessionReportResponse},
 };
 
 use crate::support::{eventually, TestSystem};
@@ -71,8 +73,8 @@ async fn report(sys: &TestSystem, id: &str) -> GetSessionReportResponse {
     .await
 }
 
-/// Intake's attendance of `id`: the OPDs it calls absent and those it calls awaited.
-async fn intake_says(sys: &TestSystem, id: &str) -> (Vec<String>, Vec<String>) {
+/// Intake's attendance of `id`: the OPDs it calls present, late, absent and awaited.
+async fn intake_says(sys: &TestSystem, id: &str) -> [Vec<String>; 4] {
     let session = sys
         .intake
         .clone()
@@ -94,34 +96,80 @@ async fn intake_says(sys: &TestSystem, id: &str) -> (Vec<String>, Vec<String>) {
         codes.sort();
         codes
     };
-    (with(AttendanceStatus::Absent), with(AttendanceStatus::Awaited))
+    [
+        with(AttendanceStatus::Present),
+        with(AttendanceStatus::Late),
+        with(AttendanceStatus::Absent),
+        with(AttendanceStatus::Awaited),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_opd_that_has_not_come_is_awaited_until_the_session_is_over_and_absent_after() {
+async fn an_opd_is_on_time_late_awaited_or_absent_in_the_session_report_and_its_scorecard() {
     let sys = TestSystem::start().await;
     session_with_dinkes(&sys, "km-over", vec![day(-3), day(-2)]).await;
     session_with_dinkes(&sys, "km-under-way", vec![day(-1), day(0), day(1)]).await;
     session_with_dinkes(&sys, "km-ahead", vec![day(7), day(8)]).await;
     let stayed_away = vec!["BAPENDA".to_owned(), "DISPENDUKCAPIL".to_owned()];
 
+    let dinkes = vec!["DINKES".to_owned()];
+
     let over = report(&sys, "km-over").await;
     assert_eq!(over.opds_expected, EXPECTED);
     assert_eq!(over.opds_absent, stayed_away, "the session is over");
     assert!(over.opds_awaited.is_empty());
+    assert_eq!(over.opds_late, dinkes, "checked in after the start");
+    assert!(over.opds_present.is_empty());
     for id in ["km-under-way", "km-ahead"] {
         let r = report(&sys, id).await;
         assert_eq!(r.opds_expected, EXPECTED);
         assert!(r.opds_absent.is_empty(), "{id} has not ended: {r:?}");
         assert_eq!(r.opds_awaited, stayed_away, "{id}");
     }
+    let under_way = report(&sys, "km-under-way").await;
+    assert_eq!(under_way.opds_late, dinkes, "it started yesterday");
+    assert!(under_way.opds_present.is_empty());
+    let ahead = report(&sys, "km-ahead").await;
+    assert_eq!(ahead.opds_present, dinkes, "checked in before the start");
+    assert!(ahead.opds_late.is_empty());
     for id in ["km-over", "km-under-way", "km-ahead"] {
         let r = report(&sys, id).await;
         assert_eq!(
             intake_says(&sys, id).await,
-            (r.opds_absent, r.opds_awaited),
+            [r.opds_present, r.opds_late, r.opds_absent, r.opds_awaited],
             "intake and reporting agree on {id}"
         );
     }
+
+    // Every check-in is in (the reports above showed them): DINKES attended all three,
+    // two of them late; the others attended none.
+    let cards = sys
+        .reporting
+        .clone()
+        .get_opd_scorecards(GetOpdScorecardsRequest::default())
+        .await
+        .expect("scorecards")
+        .into_inner()
+        .scorecards;
+    let attendance: Vec<_> = cards
+        .iter()
+        .map(|c| {
+            (
+                c.opd_code.as_str(),
+                c.sessions_expected,
+                c.sessions_attended,
+                c.sessions_late,
+            )
+        })
+        .collect();
+    assert_eq!(
+        attendance,
+        [
+            ("BAPENDA", 3, 0, 0),
+            ("DINKES", 3, 3, 2),
+            ("DISPENDUKCAPIL", 3, 0, 0)
+        ],
+        "(OPD, expected, attended, late)"
+    );
     sys.stop().await;
 }

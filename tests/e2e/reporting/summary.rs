@@ -64,10 +64,11 @@ async fn oracle(pool: &PgPool, from: Option<DateTime<Utc>>, to: Option<DateTime<
     .fetch_all(pool)
     .await
     .expect("oracle escalations");
-    let attendance: Vec<(String, i64, i64)> = sqlx::query_as(
+    let attendance: Vec<(String, i64, i64, i64)> = sqlx::query_as(
         "SELECT o.opd_code,
                 count(*) FILTER (WHERE o.expected),
-                count(*) FILTER (WHERE o.expected AND o.checked_in_at IS NOT NULL)
+                count(*) FILTER (WHERE o.expected AND o.checked_in_at IS NOT NULL),
+                count(*) FILTER (WHERE o.expected AND o.checked_in_at IS NOT NULL AND o.late)
          FROM session_opds o JOIN sessions s USING (session_id)
          WHERE ($1::timestamptz IS NULL OR COALESCE(s.starts_on::timestamp AT TIME ZONE 'Asia/Jakarta', s.scheduled_at) >= $1)
            AND ($2::timestamptz IS NULL OR COALESCE(s.starts_on::timestamp AT TIME ZONE 'Asia/Jakarta', s.scheduled_at) < $2)
@@ -132,13 +133,14 @@ async fn oracle(pool: &PgPool, from: Option<DateTime<Utc>>, to: Option<DateTime<
             questions: n(questions),
         });
     }
-    for (opd, expected, attended) in attendance {
+    for (opd, expected, attended, late) in attendance {
         let c = cards.entry(opd.clone()).or_insert_with(|| OpdScorecard {
             opd_code: opd,
             ..Default::default()
         });
         c.sessions_expected = n(expected);
         c.sessions_attended = n(attended);
+        c.sessions_late = n(late);
     }
     cards.into_values().collect()
 }
@@ -221,23 +223,27 @@ SELECT gen_random_uuid(), question_id, 1, opd_code, due_at + interval '30 days'
 FROM question_facts WHERE opd_code IS NOT NULL AND due_at < timestamptz '2090-01-01' AND random() < 0.02";
 
 /// A session per week, every other one without a first day (keyed by when it was
-/// scheduled), the five OPDs mostly expected and mostly checked in.
+/// scheduled), the five OPDs mostly expected and mostly checked in, some late (and some
+/// rows late without a check-in, which must not count).
 const SESSIONS: [&str; 2] = [
     "INSERT INTO sessions (session_id, dates, starts_on, kecamatan, desa, scheduled_at)
      SELECT 'S-' || w, ARRAY[]::text[],
             CASE WHEN w % 2 = 0 THEN date '2025-01-01' + 7 * w END, 'Bangil', 'Desa 1',
             timestamptz '2025-01-01 00:00+07' + w * interval '7 days' + random() * interval '3 days'
      FROM generate_series(0, 30) AS w",
-    "INSERT INTO session_opds (session_id, opd_code, expected, checked_in_at)
-     SELECT s.session_id, o, random() < 0.8, CASE WHEN random() < 0.7 THEN s.scheduled_at END
+    "INSERT INTO session_opds (session_id, opd_code, expected, checked_in_at, late)
+     SELECT s.session_id, o, random() < 0.8, CASE WHEN random() < 0.7 THEN s.scheduled_at END, random() < 0.4
      FROM sessions s, unnest(ARRAY['DINKES','DPUPR','BAPENDA','DISDIK','KEC_BANGIL']) AS o
      WHERE random() < 0.9",
 ];
 
 /// Bulk moves the projection and a rebuild make, each one statement.
-const MOVES: [&str; 11] = [
-    // Checked in, and an OPD nobody expected checking in.
-    "UPDATE session_opds SET checked_in_at = now() WHERE checked_in_at IS NULL AND random() < 0.5",
+const MOVES: [&str; 12] = [
+    // Checked in, some late, and an OPD nobody expected checking in.
+    "UPDATE session_opds SET checked_in_at = now(), late = random() < 0.5
+     WHERE checked_in_at IS NULL AND random() < 0.5",
+    // Only the lateness changes.
+    "UPDATE session_opds SET late = NOT late WHERE random() < 0.2",
     "INSERT INTO session_opds (session_id, opd_code, expected, checked_in_at)
      SELECT session_id, 'DISKOMINFO', false, scheduled_at FROM sessions WHERE random() < 0.3",
     // Sessions rescheduled: some gain or lose their first day.

@@ -1,7 +1,8 @@
 //! One session's report: what citizens brought, what was answered on the spot, what
-//! still waits, how many ideas, and which OPDs came. An expected OPD that has not
-//! checked in is absent only once the session is over (the domain's definition, which
-//! intake's attendance shares); before that it is awaited.
+//! still waits, how many ideas, and which OPDs came, on time or late (intake's verdict
+//! at check-in). An expected OPD that has not checked in is absent only once the session
+//! is over (the domain's definition, which intake's attendance shares); before that it
+//! is awaited.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kenduren_domain::session;
@@ -13,6 +14,8 @@ use super::{count, OPEN_STATUSES};
 use crate::figures::percent;
 
 type SessionRow = (Vec<String>, String, String);
+/// One OPD at a session: code, expected, checked in, checked in late.
+type Attendance = (String, bool, bool, bool);
 
 /// The report of `session_id` as of `now`; NOT_FOUND when reporting knows neither the
 /// session nor any submission taken at it.
@@ -59,22 +62,25 @@ pub async fn report(
             "no session {session_id} in reporting"
         )));
     }
-    let opds: Vec<(String, bool, bool)> = sqlx::query_as(
-        "SELECT opd_code, expected, checked_in_at IS NOT NULL FROM session_opds
+    let opds: Vec<Attendance> = sqlx::query_as(
+        "SELECT opd_code, expected, checked_in_at IS NOT NULL, late FROM session_opds
          WHERE session_id = $1 ORDER BY opd_code",
     )
     .bind(session_id)
     .fetch_all(pool)
     .await?;
-    let pick = |keep: fn(bool, bool) -> bool| {
+    let pick = |keep: fn(&Attendance) -> bool| {
         opds.iter()
-            .filter(|(_, expected, checked_in)| keep(*expected, *checked_in))
-            .map(|(code, _, _)| code.clone())
+            .filter(|a| keep(a))
+            .map(|(code, ..)| code.clone())
             .collect::<Vec<_>>()
     };
     let (dates, kecamatan, desa) = session.unwrap_or_default();
-    let (opds_absent, opds_awaited) =
-        stayed_away(pick(|expected, checked_in| expected && !checked_in), &dates, now);
+    let (opds_absent, opds_awaited) = stayed_away(
+        pick(|&(_, expected, checked_in, _)| expected && !checked_in),
+        &dates,
+        now,
+    );
     Ok(GetSessionReportResponse {
         session_id: session_id.to_owned(),
         dates,
@@ -86,10 +92,13 @@ pub async fn report(
         answered_on_the_spot: count(on_spot),
         still_unanswered: count(unanswered),
         aspiration_percent: percent(count(aspirations), count(submissions)),
-        opds_expected: pick(|expected, _| expected),
-        opds_checked_in: pick(|_, checked_in| checked_in),
+        opds_expected: pick(|&(_, expected, ..)| expected),
+        opds_checked_in: pick(|&(_, _, checked_in, _)| checked_in),
         opds_absent,
         opds_awaited,
+        // `late` is only ever set together with a check-in; testing both keeps it so.
+        opds_late: pick(|&(_, _, checked_in, late)| checked_in && late),
+        opds_present: pick(|&(_, _, checked_in, late)| checked_in && !late),
     })
 }
 

@@ -117,22 +117,23 @@ pub async fn scorecards(
         });
     }
 
-    for (opd, expected, attended) in attendance {
+    for (opd, expected, attended, late) in attendance {
         let c = card(&mut cards, &opd);
         c.sessions_expected = count(expected);
         c.sessions_attended = count(attended);
+        c.sessions_late = count(late);
     }
     Ok(cards.into_values().collect())
 }
 
-/// Sessions each OPD was expected at and attended, by the sessions' period key (first
-/// day, else when scheduled): the summed whole months and days, and the partial days'
-/// sessions themselves. OPDs with any session row in the period, as before.
-async fn attendance(pool: &PgPool, slots: &Slots) -> Result<Vec<(String, i64, i64)>, ApiError> {
+/// Sessions each OPD was expected at, attended, and attended late, by the sessions'
+/// period key (first day, else when scheduled): the summed whole months and days, and
+/// the partial days' sessions themselves. OPDs with any session row in the period, as before.
+async fn attendance(pool: &PgPool, slots: &Slots) -> Result<Vec<(String, i64, i64, i64)>, ApiError> {
     let mut sql = String::from(
-        "SELECT opd_code, entries, expected, attended FROM attendance_months WHERE slot >= $1 AND slot < $2
-         UNION ALL SELECT opd_code, entries, expected, attended FROM attendance_days WHERE slot >= $3 AND slot < $4
-         UNION ALL SELECT opd_code, entries, expected, attended FROM attendance_days WHERE slot >= $5 AND slot < $6",
+        "SELECT opd_code, entries, expected, attended, late FROM attendance_months WHERE slot >= $1 AND slot < $2
+         UNION ALL SELECT opd_code, entries, expected, attended, late FROM attendance_days WHERE slot >= $3 AND slot < $4
+         UNION ALL SELECT opd_code, entries, expected, attended, late FROM attendance_days WHERE slot >= $5 AND slot < $6",
     );
     if !slots.raw.is_empty() {
         let key = "COALESCE(s.starts_on::timestamp AT TIME ZONE 'Asia/Jakarta', s.scheduled_at)";
@@ -140,13 +141,14 @@ async fn attendance(pool: &PgPool, slots: &Slots) -> Result<Vec<(String, i64, i6
             .map(|i| format!("({key} >= ${} AND {key} < ${})", 7 + 2 * i, 8 + 2 * i))
             .collect();
         sql.push_str(&format!(
-            " UNION ALL SELECT o.opd_code, 1, o.expected::int, (o.expected AND o.checked_in_at IS NOT NULL)::int
+            " UNION ALL SELECT o.opd_code, 1, o.expected::int, (o.expected AND o.checked_in_at IS NOT NULL)::int,
+                     (o.expected AND o.checked_in_at IS NOT NULL AND o.late)::int
               FROM session_opds o JOIN sessions s USING (session_id) WHERE {}",
             ranges.join(" OR ")
         ));
     }
     let sql = format!(
-        "SELECT opd_code, sum(expected)::bigint, sum(attended)::bigint FROM ({sql}) a
+        "SELECT opd_code, sum(expected)::bigint, sum(attended)::bigint, sum(late)::bigint FROM ({sql}) a
          GROUP BY opd_code HAVING sum(entries) > 0"
     );
     let query = bind_slots(sqlx::query_as(AssertSqlSafe(sql)), slots);
