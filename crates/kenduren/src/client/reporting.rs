@@ -142,7 +142,7 @@ pub async fn scorecards(args: ScorecardArgs) -> Result<()> {
         .await?
         .into_inner();
     println!(
-        "{:<16} {:>8} {:>8} {:>10} {:>6} {:>8} {:>7} {:>7} {:>6} {:>6} {:>8} {:>9}",
+        "{:<16} {:>8} {:>8} {:>10} {:>6} {:>8} {:>7} {:>7} {:>6} {:>6} {:>8} {:>9} {:>4}",
         "OPD",
         "assigned",
         "answered",
@@ -154,11 +154,12 @@ pub async fn scorecards(args: ScorecardArgs) -> Result<()> {
         "p90 h",
         "rating",
         "reopened",
-        "sessions"
+        "sessions",
+        "late"
     );
     for s in r.scorecards {
         println!(
-            "{:<16} {:>8} {:>8} {:>5} {:>3.0}% {:>6} {:>8} {:>3}/{:<3} {:>7.1} {:>6.1} {:>6.2} {:>8} {:>4}/{:<4}",
+            "{:<16} {:>8} {:>8} {:>5} {:>3.0}% {:>6} {:>8} {:>3}/{:<3} {:>7.1} {:>6.1} {:>6.2} {:>8} {:>4}/{:<4} {:>4}",
             s.opd_code,
             s.assigned,
             s.answered,
@@ -173,7 +174,8 @@ pub async fn scorecards(args: ScorecardArgs) -> Result<()> {
             s.average_rating,
             s.reopened,
             s.sessions_attended,
-            s.sessions_expected
+            s.sessions_expected,
+            s.sessions_late
         );
         for e in s.escalated {
             println!("{:<16} escalated to level {}: {}", "", e.level, e.questions);
@@ -302,6 +304,8 @@ pub async fn session(args: SessionArgs) -> Result<()> {
     println!("unanswered   {}", r.still_unanswered);
     println!("expected     {}", r.opds_expected.join(" "));
     println!("checked in   {}", r.opds_checked_in.join(" "));
+    println!("  on time    {}", r.opds_present.join(" "));
+    println!("  late       {}", r.opds_late.join(" "));
     println!("absent       {}", r.opds_absent.join(" "));
     if !r.opds_awaited.is_empty() {
         println!(
