@@ -73,6 +73,7 @@ impl WorkCalendar {
 
 /// A day that is not a working day (libur nasional or cuti bersama).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Holiday {
     /// The local date.
     pub date: NaiveDate,
@@ -80,30 +81,92 @@ pub struct Holiday {
     pub name: String,
 }
 
+/// What a holiday file says about one year's list.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HolidayYear {
+    /// The year.
+    pub year: i32,
+    /// `false` while the government has not published the year's full list (SKB), so
+    /// due dates that year may fall on a holiday the file does not know yet.
+    pub complete: bool,
+    /// What is missing or where the list comes from.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A parsed holiday file: the days, and which years are known to be incomplete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolidayCalendar {
+    /// Every listed day, in date order.
+    pub holidays: Vec<Holiday>,
+    /// The years the file describes, in year order.
+    pub years: Vec<HolidayYear>,
+}
+
+impl HolidayCalendar {
+    /// The years marked incomplete: an admin must replace them with `SetHolidays`.
+    pub fn incomplete_years(&self) -> impl Iterator<Item = &HolidayYear> {
+        self.years.iter().filter(|y| !y.complete)
+    }
+}
+
+// Strict: a misspelt field (`compelte`) is refused rather than silently ignored.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct HolidayFile {
+    /// For people reading the file.
+    #[serde(default)]
+    #[allow(dead_code)]
+    note: String,
+    #[serde(default)]
+    years: Vec<HolidayYear>,
     holidays: Vec<Holiday>,
 }
 
 /// Why a holiday file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum HolidayFileError {
-    /// Not the expected JSON (`{"holidays": [{"date": "YYYY-MM-DD", "name": …}]}`).
+    /// Not the expected JSON (`{"years": [{"year": 2027, "complete": false, "note": …}],
+    /// "holidays": [{"date": "YYYY-MM-DD", "name": …}]}`).
     #[error("holidays.json: {0}")]
     Json(#[from] serde_json::Error),
     /// The same date is listed twice.
     #[error("holidays.json: {0} is listed twice")]
     Duplicate(NaiveDate),
+    /// The same year is described twice in `years`.
+    #[error("holidays.json: year {0} is described twice")]
+    DuplicateYear(i32),
+    /// `years` describes a year without a single listed day: most likely a typo.
+    #[error("holidays.json: year {0} is described but has no holidays")]
+    YearWithoutHolidays(i32),
 }
 
 /// Parses a holiday file (`data/holidays.json`), in date order.
 pub fn parse_holidays(json: &str) -> Result<Vec<Holiday>, HolidayFileError> {
-    let mut holidays = serde_json::from_str::<HolidayFile>(json)?.holidays;
+    Ok(parse_holiday_file(json)?.holidays)
+}
+
+/// Parses a holiday file with what it says about each year's completeness.
+pub fn parse_holiday_file(json: &str) -> Result<HolidayCalendar, HolidayFileError> {
+    let file = serde_json::from_str::<HolidayFile>(json)?;
+    let mut holidays = file.holidays;
     holidays.sort();
     if let Some(w) = holidays.windows(2).find(|w| w[0].date == w[1].date) {
         return Err(HolidayFileError::Duplicate(w[0].date));
     }
-    Ok(holidays)
+    let mut years = file.years;
+    years.sort_by_key(|y| y.year);
+    if let Some(w) = years.windows(2).find(|w| w[0].year == w[1].year) {
+        return Err(HolidayFileError::DuplicateYear(w[0].year));
+    }
+    if let Some(y) = years
+        .iter()
+        .find(|y| !holidays.iter().any(|h| h.date.year() == y.year))
+    {
+        return Err(HolidayFileError::YearWithoutHolidays(y.year));
+    }
+    Ok(HolidayCalendar { holidays, years })
 }
 
 /// Answer targets for one kind and/or channel; `None` matches any.
@@ -172,10 +235,14 @@ impl SlaPolicy {
             })
     }
 
-    /// The deadlines of a question of `kind` from `channel`, assigned at `at`.
+    /// The deadlines of a question of `kind` from `channel`, submitted at `submitted_at`
+    /// and assigned (routed, rerouted, reassigned or reopened) at `at`. The answer,
+    /// level-2 and resolution deadlines count from the assignment; the on-the-spot one is
+    /// the submission's own day, however late an admin routes it.
     pub fn deadlines(
         &self,
         calendar: &WorkCalendar,
+        submitted_at: DateTime<Utc>,
         at: DateTime<Utc>,
         kind: QuestionKind,
         channel: Channel,
@@ -196,7 +263,7 @@ impl SlaPolicy {
                 .checked_add_days(chrono::Days::new(u64::from(resolution_days.max(1))))
                 .unwrap_or(local),
         );
-        let on_the_spot_due = (channel == Channel::OnSite).then(|| calendar.end_of_local_day(at));
+        let on_the_spot_due = (channel == Channel::OnSite).then(|| calendar.end_of_local_day(submitted_at));
         Deadlines {
             answer_due,
             level2_due,
@@ -215,159 +282,4 @@ pub(crate) fn end_of_day(day: NaiveDate) -> DateTime<Utc> {
         .single()
         .map(|d| d.with_timezone(&Utc))
         .unwrap_or_else(|| Utc.from_utc_datetime(&midnight) - Duration::hours(7))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
-    }
-
-    fn wib_time(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
-        wib()
-            .with_ymd_and_hms(y, m, d, h, 0, 0)
-            .single()
-            .expect("valid time")
-            .with_timezone(&Utc)
-    }
-
-    #[test]
-    fn five_working_days_skip_the_weekend() {
-        let cal = WorkCalendar::default();
-        // Thursday 2026-11-26 10:00 WIB: Fri, Mon, Tue, Wed, Thu → due end of Thu 3 Dec.
-        let due = cal.due_after(wib_time(2026, 11, 26, 10), 5);
-        assert_eq!(due, wib_time(2026, 12, 4, 0));
-    }
-
-    #[test]
-    fn holidays_do_not_count() {
-        let cal = WorkCalendar::new([date(2026, 12, 25)]);
-        // Wed 23 Dec → Thu 24, (Fri 25 holiday), Mon 28, Tue 29, Wed 30, Thu 31.
-        let due = cal.due_after(wib_time(2026, 12, 23, 9), 5);
-        assert_eq!(due, wib_time(2027, 1, 1, 0));
-    }
-
-    #[test]
-    fn a_late_evening_submission_counts_from_its_local_date() {
-        let cal = WorkCalendar::default();
-        // 23:30 WIB Friday is 16:30 UTC Friday; 1 working day → end of Monday.
-        let at = wib()
-            .with_ymd_and_hms(2026, 11, 27, 23, 30, 0)
-            .single()
-            .expect("valid")
-            .with_timezone(&Utc);
-        assert_eq!(cal.due_after(at, 1), wib_time(2026, 12, 1, 0));
-    }
-
-    #[test]
-    fn weekends_and_holidays_are_not_working_days() {
-        let cal = WorkCalendar::new([date(2027, 1, 1)]);
-        assert!(!cal.is_working_day(date(2026, 11, 28))); // Saturday
-        assert!(!cal.is_working_day(date(2027, 1, 1))); // New Year, a Friday
-        assert!(cal.is_working_day(date(2026, 11, 30)));
-        assert_eq!(cal.working_day_after(date(2026, 12, 31), 1), date(2027, 1, 4));
-    }
-
-    #[test]
-    fn a_deadline_over_new_year_skips_both_holidays_and_the_weekend() {
-        let cal = WorkCalendar::new([date(2026, 12, 24), date(2026, 12, 25), date(2027, 1, 1)]);
-        // Wed 23 Dec 2026 → Mon 28, Tue 29, Wed 30, Thu 31, (Fri 1 Jan holiday), Mon 4 Jan.
-        assert_eq!(
-            cal.due_after(wib_time(2026, 12, 23, 14), 5),
-            wib_time(2027, 1, 5, 0)
-        );
-        // A submission on a holiday counts from the next working day.
-        assert_eq!(
-            cal.due_after(wib_time(2027, 1, 1, 10), 1),
-            wib_time(2027, 1, 5, 0)
-        );
-    }
-
-    #[test]
-    fn idul_fitri_2026_leave_is_counted_out() {
-        let holidays = parse_holidays(include_str!("../../../data/holidays.json")).expect("shipped file");
-        let cal = WorkCalendar::new(holidays.iter().map(|h| h.date));
-        // Tue 17 Mar 2026 (the day after, 18 – 24 Mar, is Nyepi and Idul Fitri): Wed 25, Thu 26,
-        // Fri 27, Mon 30, Tue 31.
-        assert_eq!(
-            cal.due_after(wib_time(2026, 3, 17, 9), 5),
-            wib_time(2026, 4, 1, 0)
-        );
-    }
-
-    #[test]
-    fn the_shipped_holiday_file_parses_and_a_duplicate_is_refused() {
-        let holidays = parse_holidays(include_str!("../../../data/holidays.json")).expect("shipped file");
-        assert!(holidays.iter().any(|h| h.date == date(2026, 3, 21)));
-        assert!(holidays
-            .iter()
-            .all(|h| h.date.year() == 2026 || h.date.year() == 2027));
-        let twice = r#"{"holidays":[{"date":"2026-01-01","name":"a"},{"date":"2026-01-01","name":"b"}]}"#;
-        assert!(matches!(
-            parse_holidays(twice),
-            Err(HolidayFileError::Duplicate(_))
-        ));
-        assert!(parse_holidays(r#"{"holidays":[{"date":"2026-13-01","name":"x"}]}"#).is_err());
-    }
-
-    #[test]
-    fn the_default_policy_gives_five_working_days_then_three_more_for_level_two() {
-        let cal = WorkCalendar::default();
-        let d = SlaPolicy::default().deadlines(
-            &cal,
-            wib_time(2026, 11, 26, 10),
-            QuestionKind::Question,
-            Channel::Web,
-        );
-        assert_eq!(d.answer_due, wib_time(2026, 12, 4, 0));
-        // Fri 4, Mon 7, Tue 8 Dec.
-        assert_eq!(d.level2_due, wib_time(2026, 12, 9, 0));
-        assert_eq!(d.resolution_due, wib_time(2027, 1, 26, 0));
-        assert_eq!(d.on_the_spot_due, None);
-    }
-
-    #[test]
-    fn on_site_questions_are_also_due_on_the_spot() {
-        let d = SlaPolicy::default().deadlines(
-            &WorkCalendar::default(),
-            wib_time(2026, 11, 26, 10),
-            QuestionKind::Question,
-            Channel::OnSite,
-        );
-        assert_eq!(d.on_the_spot_due, Some(wib_time(2026, 11, 27, 0)));
-    }
-
-    #[test]
-    fn the_most_specific_target_wins() {
-        let target = |kind, channel, days| SlaTarget {
-            kind,
-            channel,
-            answer_working_days: days,
-            resolution_days: 60,
-        };
-        let policy = SlaPolicy {
-            targets: vec![
-                target(None, Some(Channel::Whatsapp), 2),
-                target(Some(QuestionKind::Complaint), None, 3),
-                target(Some(QuestionKind::Complaint), Some(Channel::Whatsapp), 1),
-            ],
-            ..SlaPolicy::default()
-        };
-        let days = |k, c| policy.target(k, c).map(|t| t.answer_working_days);
-        assert_eq!(days(QuestionKind::Complaint, Channel::Whatsapp), Some(1));
-        assert_eq!(days(QuestionKind::Complaint, Channel::Web), Some(3));
-        assert_eq!(days(QuestionKind::Question, Channel::Whatsapp), Some(2));
-        assert_eq!(days(QuestionKind::Question, Channel::Web), None);
-    }
-
-    #[test]
-    fn on_the_spot_means_the_same_local_day() {
-        let cal = WorkCalendar::default();
-        assert_eq!(
-            cal.end_of_local_day(wib_time(2026, 11, 26, 15)),
-            wib_time(2026, 11, 27, 0)
-        );
-    }
 }

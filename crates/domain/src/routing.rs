@@ -220,6 +220,24 @@ mod tests {
     }
 
     #[test]
+    fn a_complaint_only_rule_wins_for_complaints_and_not_for_questions() {
+        let general = rule("a", "sosial", "DINSOS", 10);
+        let mut complaints = rule("b", "sosial", "INSPEKTORAT", 20);
+        complaints.kinds = vec![QuestionKind::Complaint];
+        let rules = RuleSet::new(vec![general, complaints]);
+        let complaint = RouteQuery {
+            kind: QuestionKind::Complaint,
+            ..query("sosial", "bansos tidak sampai")
+        };
+        assert_eq!(opd_of(rules.route(&complaint, &[])), "INSPEKTORAT");
+        assert_eq!(
+            opd_of(rules.route(&query("sosial", "bansos tidak sampai"), &[])),
+            "DINSOS",
+            "a question is not a complaint, however high the complaint rule's priority"
+        );
+    }
+
+    #[test]
     fn an_opd_that_rejected_never_gets_it_back() {
         let rules = RuleSet::new(vec![
             rule("r1", "pajak", "BAPENDA", 20),

@@ -69,7 +69,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     /// An OPD that rejected a question (or is inactive) is never chosen, and the rule
-    /// that is chosen is one of the question's category.
+    /// that is chosen is one of the question's category and, if narrowed, its kind.
     #[test]
     fn routing_never_picks_an_excluded_opd(
         rules in rules(),
@@ -88,6 +88,11 @@ proptest! {
             let chosen = set.rules().iter().find(|r| &r.id == rule_id).expect("the chosen rule exists");
             prop_assert_eq!(chosen.category.as_str(), category);
             prop_assert_eq!(&chosen.opd, opd);
+            // A rule narrowed to some kinds never takes a question of another kind.
+            prop_assert!(
+                chosen.kinds.is_empty() || chosen.kinds.contains(&kind),
+                "rule {} for {:?} chosen for a {:?}", chosen.id, chosen.kinds, kind
+            );
         }
         // Excluding everything always ends in triage.
         let all: Vec<OpdCode> = OPDS.into_iter().map(opd).collect();
