@@ -21,8 +21,8 @@ pub(crate) async fn start(
     opd: &str,
     now: DateTime<Utc>,
 ) -> Result<Deadlines, sqlx::Error> {
-    let (kind, channel): (String, String) =
-        sqlx::query_as("SELECT kind, channel FROM questions WHERE question_id = $1")
+    let (kind, channel, submitted_at): (String, String, DateTime<Utc>) =
+        sqlx::query_as("SELECT kind, channel, submitted_at FROM questions WHERE question_id = $1")
             .bind(id)
             .fetch_one(&mut *conn)
             .await?;
@@ -33,7 +33,7 @@ pub(crate) async fn start(
     };
     let policy = load_policy(conn).await?;
     let calendar = load_calendar(conn).await?;
-    let d = policy.deadlines(&calendar, now, kind, channel);
+    let d = policy.deadlines(&calendar, submitted_at, now, kind, channel);
     stop(conn, id).await?;
     let (clock,): (i32,) = sqlx::query_as(
         "UPDATE questions SET opd_code = $2, due_at = $3, clock = clock + 1, triage_reason = NULL
@@ -56,20 +56,24 @@ pub(crate) async fn start(
     Ok(d)
 }
 
-/// Starts a new clock for a reopened question, with the OPD it already has.
+/// Starts a new clock for a reopened question, with the OPD it already has; returns
+/// that OPD and the new deadlines (`None`: the question has no OPD, so no clock runs).
 pub(crate) async fn restart(
     conn: &mut PgConnection,
     id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<Option<(String, Deadlines)>, sqlx::Error> {
     let (opd,): (Option<String>,) = sqlx::query_as("SELECT opd_code FROM questions WHERE question_id = $1")
         .bind(id)
         .fetch_one(&mut *conn)
         .await?;
-    if let Some(opd) = opd {
-        start(conn, id, &opd, now).await?;
+    match opd {
+        Some(opd) => {
+            let d = start(conn, id, &opd, now).await?;
+            Ok(Some((opd, d)))
+        }
+        None => Ok(None),
     }
-    Ok(())
 }
 
 /// Stops the running clock: its pending deadlines will never escalate.
@@ -79,6 +83,24 @@ pub(crate) async fn stop(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// The `QuestionRescheduled` event of a reopened question's new clock, started at `at`.
+pub(crate) fn rescheduled_event(
+    question_id: &str,
+    opd: &str,
+    reason: String,
+    at: DateTime<Utc>,
+    d: &Deadlines,
+) -> ev::QuestionRescheduled {
+    ev::QuestionRescheduled {
+        question_id: question_id.to_owned(),
+        opd_code: opd.to_owned(),
+        due_at: Some(timestamp(d.answer_due)),
+        resolution_due_at: Some(timestamp(d.resolution_due)),
+        reason,
+        rescheduled_at: Some(timestamp(at)),
+    }
 }
 
 /// The `QuestionRouted` event of an assignment with deadlines `d`.

@@ -8,6 +8,7 @@ mod audit;
 mod clock;
 mod directory;
 mod escalation;
+mod holidays;
 mod paging;
 mod router;
 mod seed;
@@ -41,7 +42,7 @@ pub async fn run(
 ) -> Result<(), RuntimeError> {
     let ctx = backbone.service(NAME, &MIGRATIONS).await?;
     seed::seed_if_empty(&ctx.pool, &reference).await?;
-    sla::seed_holidays(&ctx).await?;
+    holidays::seed(&ctx).await?;
     let server = GrpcServer {
         service_name: "kenduren.routing.v1.RoutingService",
         routes: tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(

@@ -76,8 +76,7 @@ impl EventHandler for Router {
                 let id = parse_id(&e.question_id)?;
                 transition(conn, id, Transition::Rate { reopens: e.reopens }).await?;
                 if e.reopens {
-                    // Reopened: the same OPD owes a new answer, on a new clock from the rating.
-                    clock::restart(conn, id, event.time).await.map_err(transient)?;
+                    self.reschedule(conn, id, event, e.rating).await?;
                 }
                 Ok(())
             }
@@ -132,6 +131,40 @@ impl Router {
         .await
         .map_err(transient)?;
         self.route(conn, id, event.id).await
+    }
+
+    /// Reopened: the same OPD owes a new answer, on a new clock from the rating; the
+    /// new due dates go out as `QuestionRescheduled` in the same transaction, so inboxes,
+    /// tracking and reporting agree with the deadlines escalation will use.
+    async fn reschedule(
+        &self,
+        conn: &mut PgConnection,
+        id: Uuid,
+        rating: &CloudEvent,
+        stars: u32,
+    ) -> Result<(), HandlerError> {
+        let Some((opd, d)) = clock::restart(conn, id, rating.time).await.map_err(transient)? else {
+            return Ok(());
+        };
+        let stream = id.to_string();
+        let version = self
+            .store
+            .stream_version(&mut *conn, &stream)
+            .await
+            .map_err(transient)?;
+        let reason = format!("reopened by a rating of {stars}");
+        let event = clock::rescheduled_event(&stream, &opd, reason, rating.time, &d);
+        let subject = self.subjects.question(Some(&opd), "rescheduled");
+        self.store
+            .append(
+                &mut *conn,
+                &stream,
+                ExpectedVersion::Exact(version),
+                vec![new_event(&event, subject, Some(rating.id), self.clock.now())],
+            )
+            .await
+            .map_err(transient)?;
+        Ok(())
     }
 
     /// Routes a question waiting for routing and appends the outcome.

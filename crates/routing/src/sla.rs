@@ -1,10 +1,11 @@
 //! The SLA policy and the holiday calendar: stored in routing's schema, read by the
-//! router for every assignment, and replaced by admins through audited events.
+//! router for every assignment, and replaced by admins through audited events (the
+//! shipped calendar is seeded by `holidays`).
 
 use std::collections::BTreeSet;
 
 use chrono::{Datelike, NaiveDate};
-use kenduren_domain::{parse_holidays, FieldViolation, Holiday, SlaPolicy, SlaTarget, WorkCalendar};
+use kenduren_domain::{FieldViolation, Holiday, SlaPolicy, SlaTarget, WorkCalendar};
 use kenduren_proto::{events::v1 as ev, routing::v1 as pb};
 use kenduren_runtime::{
     convert::{
@@ -16,87 +17,6 @@ use kenduren_runtime::{
 use sqlx::PgConnection;
 
 use crate::{audit, paging::Page};
-
-/// The holidays shipped with the service, used to seed an empty calendar.
-const SHIPPED_HOLIDAYS: &str = include_str!("../../../data/holidays.json");
-
-/// Seeds the calendar from `holidays.json` (in `KENDUREN_REFERENCE_DIR` if it has one,
-/// else the shipped file) unless it has holidays or an admin has ever set them, and
-/// announces the calendar in force as one `HolidaysSet` per year (actor `seed`) unless
-/// one was ever announced — without that, consumers such as reporting would count
-/// working hours on holidays until an admin first set a year.
-pub(crate) async fn seed_holidays(ctx: &ServiceContext) -> Result<(), kenduren_runtime::RuntimeError> {
-    let text = match std::env::var_os("KENDUREN_REFERENCE_DIR")
-        .map(|d| std::path::PathBuf::from(d).join("holidays.json"))
-        .filter(|p| p.exists())
-    {
-        Some(path) => std::fs::read_to_string(&path)
-            .map_err(|e| kenduren_runtime::RuntimeError::Config(format!("{}: {e}", path.display())))?,
-        None => SHIPPED_HOLIDAYS.to_owned(),
-    };
-    let holidays =
-        parse_holidays(&text).map_err(|e| kenduren_runtime::RuntimeError::Config(e.to_string()))?;
-    let mut tx = ctx.pool.begin().await?;
-    // Serialises concurrent first starts of several instances.
-    sqlx::query("LOCK TABLE holidays IN EXCLUSIVE MODE")
-        .execute(&mut *tx)
-        .await?;
-    let (seeded, announced): (bool, bool) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM holidays), EXISTS (SELECT 1 FROM events WHERE event_type = $1)",
-    )
-    .bind(<ev::HolidaysSet as kenduren_proto::EventMessage>::TYPE)
-    .fetch_one(&mut *tx)
-    .await?;
-    if announced {
-        return Ok(());
-    }
-    if !seeded {
-        for h in &holidays {
-            sqlx::query("INSERT INTO holidays (day, name) VALUES ($1, $2)")
-                .bind(h.date)
-                .bind(&h.name)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tracing::info!(holidays = holidays.len(), "seeded the holiday calendar");
-    }
-    let in_force: Vec<(NaiveDate, String)> = sqlx::query_as("SELECT day, name FROM holidays ORDER BY day")
-        .fetch_all(&mut *tx)
-        .await?;
-    let mut years: std::collections::BTreeMap<i32, Vec<ev::Holiday>> = Default::default();
-    for (day, name) in in_force {
-        years
-            .entry(day.year())
-            .or_default()
-            .push(holiday_to_proto(day, name));
-    }
-    for (year, holidays) in years {
-        let event = ev::HolidaysSet {
-            year,
-            holidays,
-            actor: "seed".to_owned(),
-            set_at: Some(timestamp(ctx.clock.now())),
-        };
-        let subject = ctx
-            .subjects
-            .routing(<ev::HolidaysSet as kenduren_proto::EventMessage>::NAME);
-        ctx.store
-            .append(
-                &mut tx,
-                &format!("holidays-{year}"),
-                kenduren_store::ExpectedVersion::Any,
-                vec![kenduren_runtime::new_event(
-                    &event,
-                    subject,
-                    None,
-                    ctx.clock.now(),
-                )],
-            )
-            .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
 
 /// The calendar in force.
 pub(crate) async fn load_calendar(conn: &mut PgConnection) -> Result<WorkCalendar, sqlx::Error> {
@@ -281,7 +201,8 @@ pub(crate) async fn update_policy(
     Ok(out)
 }
 
-fn holiday_to_proto(date: NaiveDate, name: String) -> ev::Holiday {
+/// A holiday as events and responses carry it.
+pub(crate) fn holiday_to_proto(date: NaiveDate, name: String) -> ev::Holiday {
     ev::Holiday {
         date: date.format("%Y-%m-%d").to_string(),
         name,
