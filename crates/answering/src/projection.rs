@@ -89,6 +89,25 @@ impl EventHandler for Inboxes {
             AnyEvent::QuestionWithdrawn(e) => {
                 transition(conn, parse_id(&e.question_id)?, Transition::Withdraw, event.id).await
             }
+            AnyEvent::QuestionRescheduled(e) => {
+                // A reopened question's new clock: same OPD and status (the rating already
+                // reopened it), a later due date. Neither the version nor the cause moves:
+                // a new due date changes nothing the OPD's next write could overwrite.
+                let id = parse_id(&e.question_id)?;
+                let due_at = e.due_at.as_ref().and_then(to_datetime);
+                let updated = sqlx::query("UPDATE questions SET due_at = $2 WHERE question_id = $1")
+                    .bind(id)
+                    .bind(due_at)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(transient)?;
+                if updated.rows_affected() == 0 {
+                    return Err(HandlerError::Gap(format!(
+                        "question {id} not seen by answering yet"
+                    )));
+                }
+                Ok(())
+            }
             AnyEvent::AnswerRated(e) => {
                 transition(
                     conn,

@@ -9,7 +9,9 @@ mod sessions;
 mod working;
 
 use kenduren_bus::CloudEvent;
+use kenduren_domain::calendar::wib;
 use kenduren_proto::{AnyEvent, DecodeError};
+use kenduren_runtime::to_datetime;
 use kenduren_store::{EventHandler, HandlerError};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -24,6 +26,14 @@ fn transient(e: sqlx::Error) -> HandlerError {
 
 fn parse_id(id: &str) -> Result<Uuid, HandlerError> {
     Uuid::parse_str(id).map_err(|_| HandlerError::Poison(format!("bad question id {id:?}")))
+}
+
+/// A due date as the timeline shows it: WIB, to the minute.
+fn due(at: Option<&prost_types::Timestamp>) -> String {
+    at.and_then(to_datetime).map_or_else(
+        || "-".into(),
+        |d| d.with_timezone(&wib()).format("%Y-%m-%d %H:%M WIB").to_string(),
+    )
 }
 
 /// The question, who acted and a one-line summary, for question events; `None` otherwise.
@@ -58,6 +68,16 @@ fn describe(event: &AnyEvent) -> Option<(&str, String, String)> {
             &e.question_id,
             "routing".into(),
             format!("escalated to level {}", e.level),
+        ),
+        AnyEvent::QuestionRescheduled(e) => (
+            &e.question_id,
+            "routing".into(),
+            format!(
+                "due again by {} at {}: {}",
+                e.opd_code,
+                due(e.due_at.as_ref()),
+                e.reason
+            ),
         ),
         AnyEvent::QuestionTriaged(e) => (&e.question_id, "routing".into(), format!("triage: {}", e.reason)),
         AnyEvent::QuestionAcknowledged(e) => (&e.question_id, e.opd_code.clone(), "acknowledged".into()),

@@ -1,5 +1,5 @@
-//! The facts per question: kind, place, assignment, due date, first answer, escalation,
-//! rating and reopenings. Citizen identity is not in the events; confidential text is
+//! The facts per question: kind, place, assignment, due date (the running clock's, so a
+//! reopening moves it), first answer, escalation, rating and reopenings. Citizen identity is not in the events; confidential text is
 //! not kept.
 
 use chrono::{DateTime, Utc};
@@ -171,6 +171,15 @@ pub(super) async fn apply(
                     .bind(id)
                     .bind(rating)
             }
+        }
+        AnyEvent::QuestionRescheduled(e) => {
+            // The reopened question's new clock: the unanswered list and the open-late
+            // count follow the deadline that runs now. On-time figures do not move:
+            // `answered_within_due` judged the first answer against the due date it had,
+            // and a later answer is not counted again (see `QuestionAnswered`).
+            sqlx::query("UPDATE question_facts SET due_at = $2 WHERE question_id = $1")
+                .bind(id)
+                .bind(e.due_at.as_ref().and_then(to_datetime))
         }
         AnyEvent::QuestionEscalated(e) => {
             let level = i32::try_from(e.level).unwrap_or(i32::MAX);
