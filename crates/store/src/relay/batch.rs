@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use super::PublishSpanFn;
 use crate::StoredEvent;
 
 /// Why a batch stopped early.
@@ -67,6 +68,7 @@ pub(crate) async fn publish_batch(
     js: &jetstream::Context,
     source: &str,
     batch_size: i64,
+    publish_span: Option<PublishSpanFn>,
 ) -> Result<BatchReport, BatchError> {
     let rows = sqlx::query_as::<_, PendingRow>(SELECT_PENDING)
         .bind(batch_size)
@@ -91,7 +93,7 @@ pub(crate) async fn publish_batch(
         "messaging.operation" = "publish",
         "messaging.batch.message_count" = rows.len(),
     );
-    let (acked, failure) = send_and_confirm(js, source, &rows, &mut report)
+    let (acked, failure) = send_and_confirm(js, source, publish_span, &rows, &mut report)
         .instrument(span)
         .await;
 
@@ -117,15 +119,37 @@ pub(crate) async fn publish_batch(
     }
 }
 
+/// The span a row is published in and the `traceparent` its message carries.
+fn span_for(row: &PendingRow, publish_span: Option<PublishSpanFn>) -> (tracing::Span, Option<String>) {
+    match publish_span {
+        Some(make) => make(
+            &row.subject,
+            &row.event_id.to_string(),
+            row.traceparent.as_deref(),
+        ),
+        None => (
+            tracing::debug_span!(
+                "publish event",
+                "messaging.system" = "nats",
+                "messaging.destination.name" = %row.subject,
+                "messaging.message.id" = %row.event_id,
+            ),
+            row.traceparent.clone(),
+        ),
+    }
+}
+
 async fn send_and_confirm(
     js: &jetstream::Context,
     source: &str,
+    publish_span: Option<PublishSpanFn>,
     rows: &[PendingRow],
     report: &mut BatchReport,
 ) -> (Vec<i64>, Option<BatchError>) {
     let mut in_flight = Vec::with_capacity(rows.len());
     let mut send_failure = None;
     for row in rows {
+        let (span, traceparent) = span_for(row, publish_span);
         let event = StoredEvent {
             global_position: 0,
             event_id: row.event_id,
@@ -136,7 +160,9 @@ async fn send_and_confirm(
             payload: row.payload.clone(),
             occurred_at: row.occurred_at,
             causation_id: row.causation_id,
-            traceparent: row.traceparent.clone(),
+            // The stored value is the appender's context; the message carries the
+            // publish span's, so the consumers' spans are children of the send.
+            traceparent,
             recorded_at: row.recorded_at,
         }
         .to_cloud_event(source);
@@ -156,12 +182,7 @@ async fn send_and_confirm(
         };
         let sent = js
             .publish_with_headers(row.subject.clone(), headers, event.data)
-            .instrument(tracing::debug_span!(
-                "publish event",
-                "messaging.system" = "nats",
-                "messaging.destination.name" = %row.subject,
-                "messaging.message.id" = %row.event_id,
-            ))
+            .instrument(span)
             .await;
         match sent {
             Ok(ack) => in_flight.push((row.position, ack)),

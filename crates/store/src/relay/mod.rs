@@ -33,6 +33,29 @@ pub fn relay_lock_key(schema: &str) -> i64 {
 /// How soon the relay looks again after a notification (see `EventStore::notify_relays`).
 const RECHECK_AFTER_NOTIFY: Duration = Duration::from_millis(25);
 
+/// How long the active relay waits for its lock connection to answer a ping. A
+/// connection whose server vanished without a FIN would otherwise hang the ping for the
+/// kernel's retransmission timeout (~15 min) while the relay still thinks it is active.
+const LOCK_PING_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Server-side TCP keepalive of the lock connection (`tcp_keepalives_*` session
+/// settings): when a relay's host disappears without closing the socket, Postgres ends
+/// the session, releasing the lock, after about idle + interval x count = 25 s instead
+/// of the OS default of over two hours. sqlx has no client-side keepalive option; the
+/// server side is what frees the lock. Ignored on Unix-socket connections.
+const LOCK_KEEPALIVE: [(&str, &str); 3] = [
+    ("tcp_keepalives_idle", "10"),
+    ("tcp_keepalives_interval", "5"),
+    ("tcp_keepalives_count", "3"),
+];
+
+/// Builds the span one message is published in, given its subject, event id and the
+/// `traceparent` stored with the event; returns the span and the `traceparent` the
+/// message carries (normally the span's own, so consumers become its children). The
+/// store knows no OpenTelemetry, so the service supplies this (see `kenduren-runtime`).
+pub type PublishSpanFn =
+    fn(subject: &str, event_id: &str, traceparent: Option<&str>) -> (tracing::Span, Option<String>);
+
 /// Relay settings.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -51,6 +74,9 @@ pub struct RelayConfig {
     pub max_backoff: Duration,
     /// Bound on the final flush at shutdown.
     pub shutdown_flush_timeout: Duration,
+    /// Span per published message; `None` publishes in a plain debug span and forwards
+    /// the stored `traceparent` unchanged.
+    pub publish_span: Option<PublishSpanFn>,
 }
 
 impl RelayConfig {
@@ -65,6 +91,7 @@ impl RelayConfig {
             poll_interval: Duration::from_secs(1),
             max_backoff: Duration::from_secs(5),
             shutdown_flush_timeout: Duration::from_secs(5),
+            publish_span: None,
         })
     }
 }
@@ -137,7 +164,10 @@ impl Relay {
                 let mut c = match conn.take() {
                     Some(c) => c,
                     // A dedicated connection, not a pooled one: the lock must die with it.
-                    None => PgConnection::connect_with(&pool.connect_options()).await?,
+                    None => {
+                        let options = (*pool.connect_options()).clone().options(LOCK_KEEPALIVE);
+                        PgConnection::connect_with(&options).await?
+                    }
                 };
                 let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
                     .bind(self.config.lock_key)
@@ -190,9 +220,18 @@ impl Relay {
             if shutdown.requested() {
                 break ActiveEnd::Shutdown;
             }
-            if let Err(error) = lock.ping().await {
-                db.failed(&error);
-                break ActiveEnd::LostLock;
+            // Publish only while the session holding the lock is known to be alive: if it
+            // was terminated (or its server is gone), a standby may already be active.
+            match tokio::time::timeout(LOCK_PING_TIMEOUT, lock.ping()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    db.failed(&error);
+                    break ActiveEnd::LostLock;
+                }
+                Err(_) => {
+                    tracing::warn!("the outbox relay's lock connection did not answer within 5 s");
+                    break ActiveEnd::LostLock;
+                }
             }
             if listener.is_none() {
                 listener = self.listen(&listen_pool).await;
@@ -286,7 +325,15 @@ impl Relay {
     ) -> Result<(), ()> {
         let batch_size = i64::from(self.config.batch_size);
         loop {
-            match publish_batch(pool, js, &self.config.source, batch_size).await {
+            match publish_batch(
+                pool,
+                js,
+                &self.config.source,
+                batch_size,
+                self.config.publish_span,
+            )
+            .await
+            {
                 Ok(report) => {
                     metrics::counter!("kenduren_events_published_total", "source" => self.config.source.clone())
                         .increment(report.published as u64);

@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use kenduren_bus::{ensure_stream, StreamSettings};
-use kenduren_store::{EventStore, ExpectedVersion};
+use kenduren_store::sqlx::PgPool;
+use kenduren_store::{relay_lock_key, EventStore, ExpectedVersion};
 
-use crate::support::{append, count, fast_relay_config, new_event, spawn_relay, wait_until, TestBus, TestDb};
+use crate::support::{
+    append, count, fast_relay_config, new_event, spawn_relay, wait_until, Running, TestBus, TestDb,
+};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -202,6 +205,149 @@ async fn only_one_relay_is_active_and_the_standby_takes_over() {
     wait_until("standby took over", WAIT, || async { backlog(&store).await == 0 }).await;
     assert!(sent(&standby_client) >= 20);
     standby.stop().await.expect("standby stops");
+
+    assert_stream_holds(&bus, &ids).await;
+}
+
+/// The backend holding the relay lock of `schema` in this database, from `pg_locks`
+/// (a bigint advisory key shows as classid = high 32 bits, objid = low 32 bits).
+async fn lock_holder(pool: &PgPool, schema: &str) -> Option<i32> {
+    kenduren_store::sqlx::query_scalar(
+        "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+         WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted \
+           AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
+           AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1",
+    )
+    .bind(relay_lock_key(schema))
+    .fetch_optional(pool)
+    .await
+    .expect("pg_locks")
+}
+
+/// Two relays, A and B, on NATS connections of their own, and the events they drained.
+struct Pair {
+    a: (Running, async_nats::Client),
+    b: (Running, async_nats::Client),
+    ids: Vec<String>,
+}
+
+fn sent(client: &async_nats::Client) -> u64 {
+    client.statistics().out_messages.load(Ordering::SeqCst)
+}
+
+async fn start_pair(pool: &PgPool, store: &EventStore, bus: &TestBus) -> Pair {
+    let config = fast_relay_config(store.source(), "intake");
+    let mut relays = Vec::new();
+    for name in ["relay-a", "relay-b"] {
+        let client = kenduren_bus::connect_with_name(&crate::support::nats_url(), name)
+            .await
+            .expect("connect");
+        let relay = spawn_relay(pool, &jetstream::new(client.clone()), config.clone());
+        relays.push((relay, client));
+    }
+    let ids = append_many(store, bus, 20).await;
+    wait_until("outbox drained", WAIT, || async { backlog(store).await == 0 }).await;
+    let b = relays.pop().expect("b");
+    let a = relays.pop().expect("a");
+    Pair { a, b, ids }
+}
+
+/// (active, standby) by who published the first events.
+fn split(
+    pair: Pair,
+) -> (
+    (Running, async_nats::Client),
+    (Running, async_nats::Client),
+    Vec<String>,
+) {
+    let (a, b) = (sent(&pair.a.1), sent(&pair.b.1));
+    assert!(
+        (a >= 20 && b == 0) || (b >= 20 && a == 0),
+        "exactly one relay may publish: a sent {a}, b sent {b}"
+    );
+    if a > 0 {
+        (pair.a, pair.b, pair.ids)
+    } else {
+        (pair.b, pair.a, pair.ids)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_standby_takes_over_when_the_active_relay_dies_holding_the_lock() {
+    let db = TestDb::create().await;
+    let bus = TestBus::create().await;
+    let pool = db.pool("intake").await;
+    let store = EventStore::new(pool.clone(), "intake");
+    let (active, (standby, standby_client), mut ids) = split(start_pair(&pool, &store, &bus).await);
+    let dead = lock_holder(&pool, "intake")
+        .await
+        .expect("the active relay holds the lock");
+
+    // The holder dies with events waiting: no unlock, no final flush; its session ends
+    // when its connection does.
+    ids.extend(append_many(&store, &bus, 20).await);
+    active.0.abort().await;
+    ids.extend(append_many(&store, &bus, 20).await);
+    wait_until("the standby holds the lock", WAIT, || async {
+        lock_holder(&pool, "intake").await.is_some_and(|pid| pid != dead)
+    })
+    .await;
+    wait_until("standby drained the backlog", WAIT, || async {
+        backlog(&store).await == 0
+    })
+    .await;
+    assert!(sent(&standby_client) >= 20, "the standby published nothing");
+    // Give a would-be duplicate publish the chance to land before counting.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    standby.stop().await.expect("standby stops");
+
+    assert_stream_holds(&bus, &ids).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_whose_lock_session_is_killed_stops_publishing_and_one_relay_carries_on() {
+    let db = TestDb::create().await;
+    let bus = TestBus::create().await;
+    let pool = db.pool("intake").await;
+    let store = EventStore::new(pool.clone(), "intake");
+    let (first, second, mut ids) = split(start_pair(&pool, &store, &bus).await);
+    let killed = lock_holder(&pool, "intake")
+        .await
+        .expect("the active relay holds the lock");
+
+    // The server ends the holder's session (an operator, a failover, or the keepalive
+    // finding its host gone) while the holder process lives on.
+    let terminated: bool = kenduren_store::sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(killed)
+        .fetch_one(&pool)
+        .await
+        .expect("terminate");
+    assert!(terminated);
+    ids.extend(append_many(&store, &bus, 20).await);
+    wait_until("a new session holds the lock", WAIT, || async {
+        lock_holder(&pool, "intake")
+            .await
+            .is_some_and(|pid| pid != killed)
+    })
+    .await;
+    wait_until("outbox drained", WAIT, || async { backlog(&store).await == 0 }).await;
+
+    // Exactly one relay publishes from here on, whichever won the lock.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = (sent(&first.1), sent(&second.1));
+    ids.extend(append_many(&store, &bus, 20).await);
+    wait_until("outbox drained again", WAIT, || async {
+        backlog(&store).await == 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let grew = (sent(&first.1) - before.0, sent(&second.1) - before.1);
+    assert!(
+        (grew.0 >= 20 && grew.1 == 0) || (grew.1 >= 20 && grew.0 == 0),
+        "exactly one relay may publish after the takeover: {grew:?}"
+    );
+    first.0.stop().await.expect("first relay stops");
+    second.0.stop().await.expect("second relay stops");
 
     assert_stream_holds(&bus, &ids).await;
 }

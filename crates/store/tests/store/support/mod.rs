@@ -203,6 +203,15 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Kills the task where it stands, as a crashed process would stop: no shutdown
+    /// signal, no final flush, no unlock. Its connections are dropped with it.
+    pub async fn abort(self) {
+        self.handle.abort();
+        let _ = self.handle.await;
+    }
+}
+
 pub fn fast_relay_config(source: &str, schema: &str) -> RelayConfig {
     let mut config = RelayConfig::new(source, schema).expect("valid relay config");
     config.poll_interval = Duration::from_millis(100);
