@@ -9,7 +9,7 @@ use kenduren_bus::{StreamSettings, Subjects};
 use kenduren_store::EventStore;
 use sqlx::{migrate::Migrator, PgPool};
 
-use crate::{tls::TlsSettings, Clock, RuntimeError};
+use crate::{metrics::HandledCounts, tls::TlsSettings, Clock, RuntimeError};
 
 /// Where the backbone lives; two deployments differ in at least stream and prefix.
 #[derive(Debug, Clone)]
@@ -73,6 +73,8 @@ pub struct Backbone {
     pub auth: AuthInterceptor,
     /// The gRPC servers' TLS, when configured.
     pub server_tls: Option<tonic::transport::ServerTlsConfig>,
+    /// Events this instance's consumers handled, per consumer (shared by its services).
+    pub handled: Arc<HandledCounts>,
 }
 
 /// Everything one service needs: its pool (schema), its store, and the bus.
@@ -98,6 +100,8 @@ pub struct ServiceContext {
     pub server_tls: Option<tonic::transport::ServerTlsConfig>,
     /// The services' "now".
     pub clock: Clock,
+    /// Events this instance's consumers handled (see [`Backbone::handled`]).
+    pub handled: Arc<HandledCounts>,
 }
 
 impl Backbone {
@@ -106,6 +110,9 @@ impl Backbone {
         let key = TokenKey::from_base64(&settings.auth_key)
             .map_err(|e| RuntimeError::Config(format!("KENDUREN_AUTH_KEY: {e}")))?;
         let auth = AuthInterceptor::new(Arc::new(key));
+        // Calls between services (answering asking intake for a contact) carry the
+        // caller's trace context next to their bearer token.
+        kenduren_auth::propagate_trace_context(kenduren_telemetry::inject_into_metadata);
         let subjects = Subjects::new(&settings.subject_prefix)?;
         let nats = kenduren_bus::connect_with_tls(
             &settings.nats_url,
@@ -130,6 +137,7 @@ impl Backbone {
             subjects,
             auth,
             server_tls,
+            handled: Arc::default(),
         })
     }
 
@@ -153,6 +161,7 @@ impl Backbone {
             drain_delay: self.settings.drain_delay,
             server_tls: self.server_tls.clone(),
             clock: self.settings.clock,
+            handled: self.handled.clone(),
         })
     }
 }

@@ -4,8 +4,9 @@
 //! service, method, code, consumer and outcome only: never ids.
 
 use std::{
+    collections::BTreeMap,
     net::SocketAddr,
-    sync::OnceLock,
+    sync::{Mutex, OnceLock},
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -38,8 +39,8 @@ pub fn install_exporter(addr: SocketAddr) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-/// Counts and times every RPC of `service` (`kenduren_rpc_requests_total`,
-/// `kenduren_rpc_duration_seconds`).
+/// Counts and times every RPC of `service` by method and status code
+/// (`kenduren_rpc_requests_total`, `kenduren_rpc_duration_seconds`).
 #[derive(Debug, Clone, Copy)]
 pub struct RpcMetricsLayer {
     /// The service's short name (`intake`, …).
@@ -111,17 +112,37 @@ where
                     .unwrap_or(tonic::Code::Ok),
                 Err(_) => tonic::Code::Unavailable,
             };
-            let labels = [("service", service.to_owned()), ("method", method)];
+            let labels = [
+                ("service", service.to_owned()),
+                ("method", method),
+                ("code", format!("{code:?}")),
+            ];
             metrics::histogram!("kenduren_rpc_duration_seconds", &labels)
                 .record(started.elapsed().as_secs_f64());
-            let [service, method] = labels;
-            metrics::counter!(
-                "kenduren_rpc_requests_total",
-                &[service, method, ("code", format!("{code:?}"))]
-            )
-            .increment(1);
+            metrics::counter!("kenduren_rpc_requests_total", &labels).increment(1);
             result
         })
+    }
+}
+
+/// Events handled per consumer by one instance (one [`crate::Backbone`]). Prometheus
+/// counts the same per process (`kenduren_events_consumed_total`); this tells apart
+/// instances sharing a process, as in `kenduren dev` and the tests.
+#[derive(Debug, Default)]
+pub struct HandledCounts(Mutex<BTreeMap<&'static str, u64>>);
+
+impl HandledCounts {
+    /// Counts one event handled by `consumer`.
+    pub fn add(&self, consumer: &'static str) {
+        // A poisoned lock only means another handler panicked mid-increment: keep counting.
+        let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *counts.entry(consumer).or_default() += 1;
+    }
+
+    /// Events `consumer` has handled in this instance.
+    pub fn get(&self, consumer: &str) -> u64 {
+        let counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        counts.get(consumer).copied().unwrap_or(0)
     }
 }
 

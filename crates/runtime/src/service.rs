@@ -2,7 +2,7 @@
 //! in the order that loses nothing — calls drain first, then the relay publishes
 //! what they committed and the consumer finishes the message in hand.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use kenduren_store::{CloudEvent, Consumer, ConsumerConfig, EventHandler, HandlerError, Relay, RelayConfig};
 use sqlx::PgConnection;
@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::{serve_grpc, GrpcServer, RuntimeError, ServiceContext};
+use crate::{metrics::HandledCounts, serve_grpc, GrpcServer, RuntimeError, ServiceContext};
 
 /// Largest request a service decodes; a question's text is at most 16 KiB of UTF-8.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -23,20 +23,26 @@ pub struct ConsumerSpec<H> {
 }
 
 /// Runs a handler inside a consumer span that continues the event's trace, so one
-/// question's journey across services is one trace.
+/// question's journey across services is one trace, and counts what it handled in this
+/// instance's [`HandledCounts`].
 #[derive(Debug, Clone)]
-pub struct Traced<H>(pub H, pub &'static str);
+pub struct Traced<H>(pub H, pub &'static str, pub Arc<HandledCounts>);
 
 impl<H: EventHandler> EventHandler for Traced<H> {
     async fn handle(&self, conn: &mut PgConnection, event: &CloudEvent) -> Result<(), HandlerError> {
         let span = kenduren_telemetry::nats_consume_span(&event.ty, event.traceparent.as_deref());
         let handler =
             tracing::info_span!(parent: &span, "handle_event", consumer = self.1, event_type = %event.ty);
-        self.0
+        let handled = self
+            .0
             .handle(conn, event)
             .instrument(handler)
             .instrument(span)
-            .await
+            .await;
+        if handled.is_ok() {
+            self.2.add(self.1);
+        }
+        handled
     }
 }
 
@@ -48,7 +54,7 @@ pub fn consumer<H: EventHandler>(
 ) -> ConsumerSpec<H> {
     ConsumerSpec {
         config: ConsumerConfig::new(ctx.name, filter_subject),
-        handler: Traced(handler, ctx.name),
+        handler: Traced(handler, ctx.name, ctx.handled.clone()),
     }
 }
 
@@ -61,7 +67,10 @@ pub async fn run<H: EventHandler>(
     shutdown: CancellationToken,
 ) -> Result<(), RuntimeError> {
     let background = CancellationToken::new();
-    let relay = Relay::new(RelayConfig::new(ctx.store.source(), ctx.name)?);
+    let mut relay_config = RelayConfig::new(ctx.store.source(), ctx.name)?;
+    // Each message goes out in a producer span of its question's trace.
+    relay_config.publish_span = Some(kenduren_telemetry::nats_publish);
+    let relay = Relay::new(relay_config);
     let relay_task = tokio::spawn({
         let (pool, js, stop) = (ctx.pool.clone(), ctx.jetstream.clone(), background.clone());
         async move { relay.run(pool, js, stop.cancelled_owned()).await }

@@ -5,7 +5,9 @@
 //!   configured) and the W3C Trace Context propagator. It is idempotent per process.
 //! * [`TracingInterceptor`] sends the current trace context with every tonic client call;
 //!   [`grpc_server_span`] plugs into `Server::builder().trace_fn(...)` and continues it.
-//! * [`current_traceparent`] / [`nats_consume_span`] carry the context through NATS headers.
+//! * [`nats_publish`] / [`nats_consume_span`] carry the context through NATS headers: the
+//!   outbox relay publishes each event in a producer span parented on the context stored
+//!   with it, and the message carries that span's `traceparent`.
 //! * With the `testing` feature, [`install_in_memory_exporter`] captures finished spans.
 //!
 //! ```ignore
@@ -15,8 +17,10 @@
 //! Server::builder().trace_fn(kenduren_telemetry::grpc_server_span).add_service(svc).serve(addr).await?;
 //! // tonic client
 //! let client = RoutingClient::with_interceptor(channel, kenduren_telemetry::TracingInterceptor);
-//! // NATS publish: inside the producing span
-//! if let Some(tp) = kenduren_telemetry::current_traceparent() { headers.insert(TRACEPARENT, tp.as_str()); }
+//! // NATS publish: a producer span under the stored context; the message carries its traceparent
+//! let (span, tp) = kenduren_telemetry::nats_publish(subject, &event_id, stored_traceparent);
+//! if let Some(tp) = tp { headers.insert(TRACEPARENT, tp.as_str()); }
+//! js.publish_with_headers(subject, headers, payload).instrument(span).await?;
 //! // NATS consume
 //! let traceparent = msg.headers.as_ref().and_then(|h| h.get(TRACEPARENT)).map(|v| v.as_str());
 //! handle(msg).instrument(kenduren_telemetry::nats_consume_span(&msg.subject, traceparent)).await;
@@ -34,7 +38,7 @@ mod testing;
 pub use error::TelemetryError;
 pub use grpc::{grpc_server_span, grpc_server_span_from_parts, parse_grpc_path, TracingInterceptor};
 pub use init::{init, TelemetryGuard};
-pub use messaging::{nats_consume_span, nats_publish_span};
+pub use messaging::{nats_consume_span, nats_publish, nats_publish_span};
 pub use propagation::{
     context_from_traceparent, current_context, current_trace_id, current_traceparent, extract,
     extract_from_headers, extract_from_metadata, inject_context, inject_current, inject_into_headers,

@@ -3,7 +3,7 @@
 
 use kenduren_telemetry::{
     current_trace_id, current_traceparent, grpc_server_span, install_in_memory_exporter, nats_consume_span,
-    nats_publish_span, set_parent_from_traceparent, span_traceparent, spans_in_trace, InMemorySpanExporter,
+    nats_publish, set_parent_from_traceparent, span_traceparent, spans_in_trace, InMemorySpanExporter,
     LogSettings, SpanData, TracingInterceptor, TRACEPARENT,
 };
 use opentelemetry::trace::{SpanId, SpanKind};
@@ -181,10 +181,10 @@ fn spans_of_several_services_share_one_trace() {
     *incoming.headers_mut() = metadata.into_headers();
 
     let routing = grpc_server_span(&incoming);
-    let header = routing.in_scope(|| {
-        let publish = nats_publish_span("kenduren.calls.routed");
-        publish.in_scope(current_traceparent)
-    });
+    // The relay publishes later, outside the RPC, with the traceparent stored by it.
+    let stored = routing.in_scope(current_traceparent);
+    let (publish, header) = nats_publish("kenduren.calls.routed", "event-1", stored.as_deref());
+    drop(publish);
     let reporting = nats_consume_span("kenduren.calls.routed", header.as_deref());
     reporting.in_scope(|| tracing::info!("projected"));
     drop((reporting, routing, intake));
@@ -193,17 +193,34 @@ fn spans_of_several_services_share_one_trace() {
     for name in [
         "intake.submit",
         "kenduren.routing.v1.Routing/Route",
-        "send kenduren.calls.routed",
+        "kenduren.calls.routed publish",
         "process kenduren.calls.routed",
     ] {
         find(&spans, name);
     }
     let consumer = find(&spans, "process kenduren.calls.routed");
     assert_eq!(consumer.span_kind, SpanKind::Consumer);
+    let publish = find(&spans, "kenduren.calls.routed publish");
+    assert_eq!(publish.span_kind, SpanKind::Producer);
     assert_eq!(
-        consumer.parent_span_id,
-        find(&spans, "send kenduren.calls.routed").span_context.span_id()
+        publish.parent_span_id,
+        find(&spans, "kenduren.routing.v1.Routing/Route")
+            .span_context
+            .span_id()
     );
+    for (key, value) in [
+        ("messaging.system", "nats"),
+        ("messaging.destination.name", "kenduren.calls.routed"),
+        ("messaging.message.id", "event-1"),
+    ] {
+        let found = publish.attributes.iter().find(|kv| kv.key.as_str() == key);
+        assert_eq!(
+            found.map(|kv| kv.value.to_string()).as_deref(),
+            Some(value),
+            "{key}"
+        );
+    }
+    assert_eq!(consumer.parent_span_id, publish.span_context.span_id());
 }
 
 #[test]
