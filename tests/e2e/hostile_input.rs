@@ -1,23 +1,45 @@
 //! Hostile input at every RPC: metadata that is not text, oversized fields, SQL and
 //! HTML in text, negative and huge page sizes, unknown enum values. Each is answered
 //! with a clear error code (or, for text, stored and returned verbatim, never executed),
-//! and a refusal stores nothing: every service's events table is counted before and after.
+//! and a refusal stores nothing: every table a call could write is read before and after.
+
+use std::collections::BTreeMap;
 
 use kenduren_proto::{answering::v1 as ans, intake::v1 as int};
 use sqlx::{Connection, PgConnection};
 use tonic::{metadata::BinaryMetadataValue, Code, Status};
+use tonic_types::StatusExt;
 
 use crate::{
-    access_matrix::{call, fixture, matches, token_for, Caller, Expect, Headers, ACCESS, CALLERS},
+    access_matrix::{call, fixture, matches, token_for, Caller, Expect, Fixture, Headers, ACCESS, CALLERS},
     support::{eventually, TestSystem},
     walking_skeleton::ktp_question,
 };
 
+mod limits;
 mod requests;
 
 use requests::{send, CASES};
 
-const SERVICES: [&str; 4] = ["intake", "routing", "answering", "reporting"];
+/// Every table an RPC writes: each service's events, and the tables calls write
+/// beside an event or without one (answer templates are written with no event).
+/// Projections fed from the stream are left out: they move on their own.
+const TABLES: [&str; 14] = [
+    "intake.events",
+    "intake.requests",
+    "intake.sessions",
+    "intake.check_ins",
+    "intake.sealed_contacts",
+    "intake.citizen_keys",
+    "routing.events",
+    "routing.opds",
+    "routing.rules",
+    "routing.holidays",
+    "routing.sla_targets",
+    "answering.events",
+    "answering.answer_templates",
+    "reporting.events",
+];
 const SQL: &str = "'; DROP TABLE questions; DROP TABLE events; --";
 const HTML: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 /// One mebibyte of text: four times the largest request a service decodes.
@@ -25,21 +47,60 @@ fn megabyte() -> String {
     "a".repeat(1 << 20)
 }
 
-/// Events stored by each service, in `SERVICES` order.
-async fn stored(sys: &TestSystem) -> Vec<i64> {
+/// What each of `TABLES` holds: its row count and a digest of every row's content,
+/// so a refused call that changed a row in place shows up as well as one that added
+/// a row.
+async fn stored(sys: &TestSystem) -> BTreeMap<&'static str, (i64, String)> {
     let mut db = PgConnection::connect(&sys.settings.database_url)
         .await
         .expect("test database");
-    let mut counts = Vec::new();
-    for schema in SERVICES {
-        let sql = format!("SELECT count(*) FROM {schema}.events");
-        let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let mut held = BTreeMap::new();
+    for table in TABLES {
+        let sql = format!(
+            "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {table} t"
+        );
+        let row: (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_one(&mut db)
             .await
-            .expect("count events");
-        counts.push(n);
+            .unwrap_or_else(|e| panic!("read {table}: {e}"));
+        held.insert(table, row);
     }
-    counts
+    held
+}
+
+/// The tables whose content differs between two readings of `stored`.
+fn changed(
+    before: &BTreeMap<&'static str, (i64, String)>,
+    after: &BTreeMap<&'static str, (i64, String)>,
+) -> Vec<String> {
+    TABLES
+        .iter()
+        .filter(|t| before.get(*t) != after.get(*t))
+        .map(|t| {
+            let rows = |m: &BTreeMap<&str, (i64, String)>| m.get(t).map_or(0, |r| r.0);
+            format!("{t} ({} rows, then {})", rows(before), rows(after))
+        })
+        .collect()
+}
+
+/// The fixture, with both its questions routed: no event is still on its way when
+/// tables are read.
+async fn settled_fixture(sys: &mut TestSystem) -> Fixture {
+    let fx = fixture(sys).await;
+    let desk = sys.intake.clone();
+    let track = int::TrackQuestionRequest {
+        ticket: fx.other_ticket.clone(),
+        tracking_pin: fx.other_pin.clone(),
+    };
+    eventually("the second question routed", || {
+        let (mut desk, track) = (desk.clone(), track.clone());
+        async move {
+            let status = desk.track_question(track).await.ok()?.into_inner().status;
+            (status == kenduren_proto::events::v1::QuestionStatus::Routed as i32).then_some(())
+        }
+    })
+    .await;
+    fx
 }
 
 fn code(r: &Result<(), Status>) -> Option<Code> {
@@ -69,7 +130,8 @@ async fn every_rpc_survives_metadata_that_is_not_text() {
             wrong.push(format!("{rpc} with a non-text authorization header: {got:?}"));
         }
     }
-    assert_eq!(stored(&sys).await, before, "a refused call stored events");
+    let written = changed(&before, &stored(&sys).await);
+    assert!(written.is_empty(), "refused calls wrote to {written:?}");
 
     // Raw bytes (not UTF-8, with NUL) in a binary header change nothing: each RPC, as the
     // first role allowed to call it, passes authorization as it would without them.
@@ -95,26 +157,11 @@ async fn every_rpc_survives_metadata_that_is_not_text() {
     sys.stop().await;
 }
 
-/// Every hostile field is answered with its code, and a refusal stores no event.
+/// Every hostile field is answered with its code, and a refusal writes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hostile_fields_get_clear_codes_and_store_nothing() {
     let mut sys = TestSystem::start().await;
-    let fx = fixture(&mut sys).await;
-    // Both fixture questions routed: no event is still on its way when counting starts.
-    let mut desk = sys.intake.clone();
-    let track = int::TrackQuestionRequest {
-        ticket: fx.other_ticket.clone(),
-        tracking_pin: fx.other_pin.clone(),
-    };
-    eventually("the second question routed", || {
-        let (mut desk, track) = (desk.clone(), track.clone());
-        async move {
-            let status = desk.track_question(track).await.ok()?.into_inner().status;
-            (status == kenduren_proto::events::v1::QuestionStatus::Routed as i32).then_some(())
-        }
-    })
-    .await;
-    let _ = desk.track_question(track).await;
+    let fx = settled_fixture(&mut sys).await;
     let mut wrong = Vec::new();
     for (case, who, want) in CASES {
         let caller = Caller::new(&sys, Headers::bearer(&token_for(&sys, who))).await;
@@ -124,8 +171,9 @@ async fn hostile_fields_get_clear_codes_and_store_nothing() {
         if !want.contains(&got_code) {
             wrong.push(format!("{case}: expected one of {want:?}, got {got:?}"));
         }
-        if got_code != Code::Ok && stored(&sys).await != before {
-            wrong.push(format!("{case}: refused, but events were stored"));
+        let written = changed(&before, &stored(&sys).await);
+        if got_code != Code::Ok && !written.is_empty() {
+            wrong.push(format!("{case}: refused, but {written:?} changed"));
         }
         if let Err(s) = &got {
             if s.code() == Code::Unknown || s.code() == Code::Internal {
@@ -138,6 +186,48 @@ async fn hostile_fields_get_clear_codes_and_store_nothing() {
         "{} of {} cases wrong:\n{}",
         wrong.len(),
         CASES.len(),
+        wrong.join("\n")
+    );
+    sys.stop().await;
+}
+
+/// One character (or byte) over each text field's own limit, at every RPC that takes
+/// text, is INVALID_ARGUMENT naming that field and only it, and writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_text_field_one_over_its_limit_is_refused_by_name() {
+    let mut sys = TestSystem::start().await;
+    let fx = settled_fixture(&mut sys).await;
+    let mut wrong = Vec::new();
+    for (case, who, field) in limits::LIMITS {
+        let caller = Caller::new(&sys, Headers::bearer(&token_for(&sys, who))).await;
+        let before = stored(&sys).await;
+        let got = limits::send(case, &caller, &fx).await;
+        let written = changed(&before, &stored(&sys).await);
+        if !written.is_empty() {
+            wrong.push(format!("{case}: {written:?} changed"));
+        }
+        let status = match got {
+            Err(s) if s.code() == Code::InvalidArgument => s,
+            other => {
+                wrong.push(format!("{case}: expected INVALID_ARGUMENT, got {other:?}"));
+                continue;
+            }
+        };
+        let named: Vec<String> = status
+            .get_details_bad_request()
+            .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+            .unwrap_or_default();
+        if named != [field.to_string()] {
+            wrong.push(format!(
+                "{case}: expected the refusal to name only {field:?}, it named {named:?}"
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} limit cases wrong:\n{}",
+        wrong.len(),
+        limits::LIMITS.len(),
         wrong.join("\n")
     );
     sys.stop().await;
@@ -200,8 +290,12 @@ async fn sql_and_html_in_text_are_returned_verbatim_and_never_executed() {
     .await;
     assert_eq!(tracked, answer, "the answer came back changed");
     let _ = desk.track_question(track).await.expect("still trackable");
-    // Every events table still exists and holds what was written.
-    let counts = stored(&sys).await;
-    assert!(counts[0] >= 1 && counts[2] >= 1, "events missing: {counts:?}");
+    // Every table still exists (reading one that was dropped panics), and the
+    // events written are there.
+    let held = stored(&sys).await;
+    assert!(
+        held["intake.events"].0 >= 1 && held["answering.events"].0 >= 1,
+        "events missing: {held:?}"
+    );
     sys.stop().await;
 }
