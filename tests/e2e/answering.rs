@@ -17,7 +17,7 @@ use kenduren_proto::{
         RejectAssignmentRequest, ResolveQuestionRequest,
     },
     events::v1::QuestionStatus,
-    intake::v1::SubmitQuestionRequest,
+    intake::v1::{SubmitQuestionRequest, WithdrawQuestionRequest},
 };
 use tonic::{Code, Status};
 
@@ -208,18 +208,27 @@ async fn status_of(client: &mut Client, id: &str) -> Result<QuestionStatus, Stat
     Ok(QuestionStatus::try_from(q.status).expect("known status"))
 }
 
-/// A starting status, the actions that lead there from ROUTED, and the status each of
+/// How a question gets from ROUTED to a starting status: an OPD action, or the citizen
+/// withdrawing it at the desk (intake's WithdrawQuestion).
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Opd(Action),
+    Withdraw,
+}
+
+/// A starting status, the steps that lead there from ROUTED, and the status each of
 /// [`ACTIONS`] leads to (`None`: refused).
-type Case = (QuestionStatus, &'static [Action], [Option<QuestionStatus>; 5]);
+type Case = (QuestionStatus, &'static [Step], [Option<QuestionStatus>; 5]);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_allowed_and_forbidden_transition_follows_the_lifecycle() {
     use Action::*;
     use QuestionStatus as S;
+    use Step::{Opd, Withdraw};
     let mut sys = TestSystem::start().await;
     // Starting status, how to get there from ROUTED, and what each action leads to
     // (None: refused with FAILED_PRECONDITION naming the starting status).
-    let table: [Case; 5] = [
+    let table: [Case; 6] = [
         (
             S::Routed,
             &[],
@@ -233,35 +242,68 @@ async fn every_allowed_and_forbidden_transition_follows_the_lifecycle() {
         ),
         (
             S::Acknowledged,
-            &[Acknowledge],
+            &[Opd(Acknowledge)],
             [None, Some(S::Answered), None, None, Some(S::Submitted)],
         ),
         (
             S::Answered,
-            &[Answer],
+            &[Opd(Answer)],
             [None, None, Some(S::FollowUp), Some(S::Resolved), None],
         ),
         (
             S::FollowUp,
-            &[Answer, PlanFollowUp],
+            &[Opd(Answer), Opd(PlanFollowUp)],
             [None, None, Some(S::FollowUp), Some(S::Resolved), None],
         ),
-        (S::Resolved, &[Answer, Resolve], [None, None, None, None, None]),
+        (
+            S::Resolved,
+            &[Opd(Answer), Opd(Resolve)],
+            [None, None, None, None, None],
+        ),
+        (S::Withdrawn, &[Withdraw], [None, None, None, None, None]),
     ];
-    let requests = (0..table.len() * ACTIONS.len())
-        .map(|i| submission(&format!("t-{i}"), "kependudukan"))
-        .collect();
-    let ids = submit_all(&mut sys, requests).await;
+    let mut submitted = Vec::new();
+    for i in 0..table.len() * ACTIONS.len() {
+        let s = sys
+            .intake
+            .submit_question(submission(&format!("t-{i}"), "kependudukan"))
+            .await
+            .expect("submitted")
+            .into_inner();
+        submitted.push(s);
+    }
+    let ids: Vec<String> = submitted.iter().map(|s| s.question_id.clone()).collect();
     let mut opd = sys.answering.clone();
     wait_in_inbox(&opd, &ids).await;
-    let mut ids = ids.into_iter();
+    let mut questions = submitted.into_iter();
     for (start, path, outcomes) in table {
         for (action, outcome) in ACTIONS.into_iter().zip(outcomes) {
-            let id = ids.next().expect("one question per case");
+            let q = questions.next().expect("one question per case");
+            let id = q.question_id.clone();
             for step in path {
-                act(&mut opd, *step, &id, "", None).await.expect("setting up");
+                match step {
+                    Opd(a) => {
+                        act(&mut opd, *a, &id, "", None).await.expect("setting up");
+                    }
+                    Withdraw => {
+                        sys.intake
+                            .withdraw_question(WithdrawQuestionRequest {
+                                ticket: q.ticket.clone(),
+                                tracking_pin: q.tracking_pin.clone(),
+                                reason: "Sudah diurus sendiri".into(),
+                            })
+                            .await
+                            .expect("withdrawn at the desk");
+                    }
+                }
             }
-            assert_eq!(status_of(&mut opd, &id).await.expect("readable"), start);
+            // The OPD learns of a withdrawal from the stream, a moment later.
+            eventually(&format!("{id} to be {start:?} for the OPD"), || {
+                let mut opd = opd.clone();
+                let id = id.clone();
+                async move { (status_of(&mut opd, &id).await.ok()? == start).then_some(()) }
+            })
+            .await;
             let result = act(&mut opd, action, &id, "", None).await;
             match (outcome, result) {
                 (Some(S::Submitted), Ok(_)) => {
