@@ -50,11 +50,12 @@ async fn the_inbox_filters_by_status_and_overdue_and_pages_without_loss_while_qu
     assert_eq!(overdue.items[0].question_id, ids[6]);
     assert!(overdue.items[0].overdue);
 
-    // Page through two at a time while more questions arrive.
+    // Page through two at a time while more questions arrive: after each page one more
+    // is submitted and reaches the inbox before the next page is asked for.
     let mut seen = Vec::new();
     let mut dues = Vec::new();
     let mut token = String::new();
-    let mut arriving = 0;
+    let mut arrived = Vec::new();
     loop {
         let page = opd
             .list_inbox(ListInboxRequest {
@@ -70,12 +71,13 @@ async fn the_inbox_filters_by_status_and_overdue_and_pages_without_loss_while_qu
             dues.push(item.due_at.map(|t| (t.seconds, t.nanos)));
             seen.push(item.question_id);
         }
-        arriving += 1;
-        submit_all(
+        let late = submit_all(
             &mut sys,
-            vec![submission(&format!("late-{arriving}"), "kependudukan")],
+            vec![submission(&format!("late-{}", arrived.len()), "kependudukan")],
         )
         .await;
+        wait_in_inbox(&opd, &late).await;
+        arrived.extend(late);
         if page.next_page_token.is_empty() {
             break;
         }
@@ -87,6 +89,15 @@ async fn the_inbox_filters_by_status_and_overdue_and_pages_without_loss_while_qu
     assert_eq!(unique.len(), seen.len(), "an item was repeated across pages");
     for id in &ids {
         assert!(seen.contains(id), "question {id} was lost while paging");
+    }
+    // Questions did arrive during the paging, and each one that was in the inbox before
+    // the last page was asked for is listed too: it sorts after every earlier due date.
+    assert!(arrived.len() >= 4, "only {} arrived while paging", arrived.len());
+    for id in &arrived[..arrived.len() - 1] {
+        assert!(
+            seen.contains(id),
+            "question {id} arrived while paging and was lost"
+        );
     }
     assert!(
         dues.windows(2).all(|w| w[0] <= w[1]),
