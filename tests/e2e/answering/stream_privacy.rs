@@ -1,6 +1,13 @@
 //! Event payloads carry no citizen identity: after a question has been through every
-//! answering write, no message on the stream mentions the citizen's name or phone.
+//! answering write, no message on the stream mentions the citizen's name, phone or
+//! email; and answering publishes each of its events under the OPD's own subjects.
 
+use kenduren_proto::{
+    events::v1::{
+        AssignmentRejected, FollowUpPlanned, QuestionAcknowledged, QuestionAnswered, QuestionResolved,
+    },
+    EventMessage,
+};
 use sqlx::Connection;
 
 use super::{act, submission, submit_all, wait_in_inbox, Action};
@@ -22,9 +29,13 @@ pub(crate) async fn make_overdue(sys: &TestSystem, question_id: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_citizen_name_or_phone_appears_in_any_event_on_the_stream() {
+async fn no_citizen_name_phone_or_email_appears_in_any_event_and_answering_publishes_on_the_opds_subjects() {
     let mut sys = TestSystem::start().await;
-    let (name, phone) = ("Wahyuningsih Prasetyo", "085749361208");
+    let (name, phone, email) = (
+        "Wahyuningsih Prasetyo",
+        "085749361208",
+        "wahyu.prasetyo77@contoh.id",
+    );
     let mut requests = vec![
         submission("s-1", "kependudukan"),
         submission("s-2", "kependudukan"),
@@ -33,6 +44,7 @@ async fn no_citizen_name_or_phone_appears_in_any_event_on_the_stream() {
         if let Some(c) = r.citizen.as_mut() {
             c.name = name.into();
             c.phone = phone.into();
+            c.email = email.into();
         }
     }
     let ids = submit_all(&mut sys, requests).await;
@@ -64,7 +76,7 @@ async fn no_citizen_name_or_phone_appears_in_any_event_on_the_stream() {
     })
     .await;
     let stream = js.get_stream(&stream_name).await.expect("stream");
-    let mut types = Vec::new();
+    let mut published = Vec::new();
     for seq in 1..=last {
         let m = stream.get_raw_message(seq).await.expect("message");
         let payload = String::from_utf8_lossy(&m.payload);
@@ -75,7 +87,15 @@ async fn no_citizen_name_or_phone_appears_in_any_event_on_the_stream() {
                 text.push_str(v.as_str());
             }
         }
-        for secret in [name, phone, "Wahyuningsih", "85749361208"] {
+        for secret in [
+            name,
+            phone,
+            email,
+            "Wahyuningsih",
+            "85749361208",
+            "wahyu.prasetyo77",
+            "contoh.id",
+        ] {
             assert!(
                 !text.contains(secret),
                 "message {seq} on {} carries {secret:?}",
@@ -83,19 +103,29 @@ async fn no_citizen_name_or_phone_appears_in_any_event_on_the_stream() {
             );
         }
         if let Some(ty) = m.headers.get("ce-type") {
-            types.push(ty.as_str().to_owned());
+            published.push((ty.as_str().to_owned(), m.subject.to_string()));
         }
     }
-    for ty in [
-        "QuestionAcknowledged",
-        "QuestionAnswered",
-        "FollowUpPlanned",
-        "QuestionResolved",
-        "AssignmentRejected",
+    // Each of answering's events, on <prefix>.v1.question.<OPD>.<event>: the subjects
+    // the OPD's NATS user is allowed.
+    let prefix = &sys.settings.subject_prefix;
+    for (ty, name) in [
+        (QuestionAcknowledged::TYPE, QuestionAcknowledged::NAME),
+        (QuestionAnswered::TYPE, QuestionAnswered::NAME),
+        (FollowUpPlanned::TYPE, FollowUpPlanned::NAME),
+        (QuestionResolved::TYPE, QuestionResolved::NAME),
+        (AssignmentRejected::TYPE, AssignmentRejected::NAME),
     ] {
+        let subjects: Vec<&str> = published
+            .iter()
+            .filter(|(t, _)| t == ty)
+            .map(|(_, s)| s.as_str())
+            .collect();
+        assert!(!subjects.is_empty(), "{ty} not on the stream: {published:?}");
+        let expected = format!("{prefix}.v1.question.DISPENDUKCAPIL.{name}");
         assert!(
-            types.iter().any(|t| t.ends_with(ty)),
-            "{ty} not on the stream: {types:?}"
+            subjects.iter().all(|s| *s == expected),
+            "{ty} published on {subjects:?}, expected {expected}"
         );
     }
     sys.stop().await;
