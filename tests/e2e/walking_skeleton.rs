@@ -47,6 +47,22 @@ fn answer(question_id: &str, opd: &str) -> AnswerQuestionRequest {
     }
 }
 
+/// The subjects of the messages on the stream whose CloudEvents subject is
+/// `question_id`, in stream order.
+async fn subjects_of(sys: &TestSystem, question_id: &str) -> Vec<String> {
+    let js = sys.system.as_ref().expect("running").backbone.jetstream.clone();
+    let mut stream = js.get_stream(&sys.settings.stream).await.expect("stream");
+    let last = stream.info().await.expect("stream info").state.last_sequence;
+    let mut subjects = Vec::new();
+    for seq in 1..=last {
+        let m = stream.get_raw_message(seq).await.expect("message");
+        if m.headers.get("ce-subject").map(|v| v.as_str()) == Some(question_id) {
+            subjects.push(m.subject.to_string());
+        }
+    }
+    subjects
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_question_flows_from_submission_to_answered_and_its_timeline() {
     let mut sys = TestSystem::start().await;
@@ -119,6 +135,17 @@ async fn a_question_flows_from_submission_to_answered_and_its_timeline() {
         ]
     );
     assert_eq!(timeline.events[2].actor, "DISPENDUKCAPIL");
+
+    // On the stream: unassigned until routed, then under the OPD's code.
+    let prefix = &sys.settings.subject_prefix;
+    assert_eq!(
+        subjects_of(&sys, &question_id).await,
+        [
+            format!("{prefix}.v1.question.unassigned.submitted"),
+            format!("{prefix}.v1.question.DISPENDUKCAPIL.routed"),
+            format!("{prefix}.v1.question.DISPENDUKCAPIL.answered"),
+        ]
+    );
 
     let cards = sys
         .reporting
