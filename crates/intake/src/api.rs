@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use kenduren_auth::{authorize, Role};
-use kenduren_domain::{ReferenceData, WorkCalendar};
+use kenduren_domain::ReferenceData;
 use kenduren_proto::intake::v1::{
     intake_service_server::IntakeService, CheckInOpdRequest, CheckInOpdResponse, EraseCitizenRequest,
     EraseCitizenResponse, GetCitizenContactRequest, GetCitizenContactResponse, GetSessionRequest,
@@ -21,8 +21,6 @@ pub struct Intake {
     pub(crate) reference: Arc<ReferenceData>,
     /// Seals and opens citizens' contacts.
     pub(crate) vault: crate::vault::Vault,
-    /// Working days for the rating window (no public holidays configured yet, as in routing).
-    pub(crate) calendar: WorkCalendar,
 }
 
 impl Intake {
@@ -32,7 +30,6 @@ impl Intake {
             ctx,
             reference,
             vault,
-            calendar: WorkCalendar::default(),
         }
     }
 }

@@ -46,6 +46,10 @@ pub async fn run(
     if sealed > 0 {
         tracing::info!(sealed, "sealed contacts an older version stored in plaintext");
     }
+    let forgotten = submit::forget_old_pins(&ctx.pool, ctx.clock.now()).await?;
+    if forgotten > 0 {
+        tracing::info!(forgotten, "cleared tracking PINs past the replay window");
+    }
     let api = Intake::new(ctx.clone(), reference, vault);
     let server = GrpcServer {
         service_name: "kenduren.intake.v1.IntakeService",
@@ -54,6 +58,34 @@ pub async fn run(
             ctx.auth.clone(),
         )),
     };
-    let consumer = service::consumer(&ctx, ctx.subjects.questions(), projection::Tracking);
+    // Every subject, not only questions: the rating window needs routing's HolidaysSet
+    // (`.v1.routing.`), and NATS 2.9 takes one filter per consumer. The handler ignores
+    // what it does not track.
+    let filter = ctx.subjects.all();
+    widen_consumer(&ctx, &filter).await?;
+    let consumer = service::consumer(&ctx, filter, projection::Tracking);
     service::run(ctx, server, consumer, listener, shutdown).await
+}
+
+/// Deletes intake's durable consumer if an older version created it with a narrower
+/// filter: NATS 2.9 cannot change a consumer's filter, so it would refuse to create it
+/// again. The new consumer replays the stream from the start; the inbox skips every
+/// event already applied, and the holidays announced before are learnt.
+async fn widen_consumer(ctx: &kenduren_runtime::ServiceContext, filter: &str) -> Result<(), RuntimeError> {
+    let stream = ctx
+        .jetstream
+        .get_stream(&ctx.stream)
+        .await
+        .map_err(|e| RuntimeError::Task(format!("NATS stream {}: {e}", ctx.stream)))?;
+    let Ok(info) = stream.consumer_info(NAME).await else {
+        return Ok(()); // not created yet
+    };
+    if info.config.filter_subject != filter {
+        tracing::info!(old = %info.config.filter_subject, new = filter, "recreating intake's consumer with a wider filter");
+        stream
+            .delete_consumer(NAME)
+            .await
+            .map_err(|e| RuntimeError::Task(format!("deleting consumer {NAME}: {e}")))?;
+    }
+    Ok(())
 }

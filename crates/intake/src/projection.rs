@@ -1,11 +1,12 @@
-//! Keeps the citizen tracking view current from routing's and answering's events.
-//! Intake's own events were applied when they were appended, and the consumer
-//! skips them when they come back from the stream.
+//! Keeps the citizen tracking view current from routing's and answering's events, and
+//! the holiday calendar current from routing's `HolidaysSet`. Intake's own events were
+//! applied when they were appended, and the consumer skips them when they come back
+//! from the stream.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use kenduren_bus::CloudEvent;
 use kenduren_domain::{QuestionStatus, Transition};
-use kenduren_proto::AnyEvent;
+use kenduren_proto::{events::v1::HolidaysSet, AnyEvent};
 use kenduren_runtime::to_datetime;
 use kenduren_store::{EventHandler, HandlerError};
 use sqlx::PgConnection;
@@ -20,6 +21,7 @@ impl EventHandler for Tracking {
         let decoded =
             AnyEvent::decode(&event.ty, &event.data).map_err(|e| HandlerError::Poison(e.to_string()))?;
         let (id, transition, summary) = match &decoded {
+            AnyEvent::HolidaysSet(e) => return holidays(conn, e).await,
             AnyEvent::QuestionRouted(e) => (
                 &e.question_id,
                 Some(Transition::Route),
@@ -34,6 +36,21 @@ impl EventHandler for Tracking {
                 &e.question_id,
                 Some(Transition::Triage),
                 "Ditelaah admin".to_owned(),
+            ),
+            // Routing restarted the clock (a low rating reopened the question): the
+            // status changed with the rating, only the due date is new.
+            AnyEvent::QuestionRescheduled(e) => (
+                &e.question_id,
+                None,
+                match e.due_at.as_ref().and_then(to_datetime) {
+                    Some(due) => format!(
+                        "Tenggat baru untuk {}: {}",
+                        e.opd_code,
+                        due.with_timezone(&kenduren_domain::calendar::wib())
+                            .format("%Y-%m-%d %H:%M WIB")
+                    ),
+                    None => format!("Dijadwalkan ulang untuk {}", e.opd_code),
+                },
             ),
             AnyEvent::QuestionEscalated(e) => {
                 (&e.question_id, None, format!("Dieskalasi ke tingkat {}", e.level))
@@ -146,6 +163,12 @@ async fn apply_details(
         .bind(question_id)
         .bind(&e.answer)
         .bind(due(&e.answered_at).unwrap_or(at)),
+        AnyEvent::QuestionRescheduled(e) => {
+            sqlx::query("UPDATE questions SET opd_code = $2, due_at = $3 WHERE question_id = $1")
+                .bind(question_id)
+                .bind(&e.opd_code)
+                .bind(due(&e.due_at))
+        }
         AnyEvent::FollowUpPlanned(e) => {
             sqlx::query("UPDATE questions SET follow_up_plan = $2 WHERE question_id = $1")
                 .bind(question_id)
@@ -155,6 +178,41 @@ async fn apply_details(
     };
     query.execute(&mut *conn).await.map_err(transient)?;
     Ok(())
+}
+
+/// Replaces one year's holidays with those routing set (dates routing validated; one
+/// that does not parse cannot be a working-day rule and is skipped).
+async fn holidays(conn: &mut PgConnection, e: &HolidaysSet) -> Result<(), HandlerError> {
+    sqlx::query("DELETE FROM holidays WHERE year = $1")
+        .bind(e.year)
+        .execute(&mut *conn)
+        .await
+        .map_err(transient)?;
+    for h in &e.holidays {
+        let Ok(day) = NaiveDate::parse_from_str(&h.date, "%Y-%m-%d") else {
+            tracing::warn!(date = %h.date, year = e.year, "skipped an unreadable holiday date");
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO holidays (day, year, name) VALUES ($1, $2, $3)
+             ON CONFLICT (day) DO UPDATE SET year = EXCLUDED.year, name = EXCLUDED.name",
+        )
+        .bind(day)
+        .bind(e.year)
+        .bind(&h.name)
+        .execute(&mut *conn)
+        .await
+        .map_err(transient)?;
+    }
+    Ok(())
+}
+
+/// The working-day calendar in force: weekends and the holidays routing announced.
+pub(crate) async fn calendar(conn: &mut PgConnection) -> Result<kenduren_domain::WorkCalendar, sqlx::Error> {
+    let days: Vec<NaiveDate> = sqlx::query_scalar("SELECT day FROM holidays")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(kenduren_domain::WorkCalendar::new(days))
 }
 
 fn transient(e: sqlx::Error) -> HandlerError {

@@ -50,12 +50,8 @@ impl Intake {
             )));
         }
         let now = self.ctx.clock.now();
-        let reopen = reopens(
-            &self.calendar,
-            req.rating,
-            question.answered_at.unwrap_or(now),
-            now,
-        );
+        let calendar = crate::projection::calendar(&mut tx).await?;
+        let reopen = reopens(&calendar, req.rating, question.answered_at.unwrap_or(now), now);
         let next = status.apply(Transition::Rate { reopens: reopen })?;
         let event = ev::AnswerRated {
             question_id: question.question_id.to_string(),

@@ -1,8 +1,17 @@
 //! `SubmitQuestion`: validate, take a ticket, append `QuestionSubmitted` — once per
 //! idempotency key, with nothing half-written on any failure.
+//!
+//! The tracking PIN is kept readable in `requests` only so that a retry with the same
+//! key can be answered with the same PIN, and only for [`PIN_REPLAY_HOURS`]: a tablet
+//! retries within seconds or minutes, never a day later. Encrypting it instead would
+//! keep every PIN recoverable for ever by whoever holds the database and the key; a
+//! bounded window keeps none after a day. Tracking checks `questions.pin_hash`.
 
-use chrono::Datelike;
-use kenduren_domain::{calendar::wib, FieldViolation, QuestionId, QuestionStatus, SubmissionDraft, Ticket};
+use chrono::{DateTime, Datelike, TimeDelta, Utc};
+use kenduren_domain::{
+    calendar::wib, question::pair_coordinates, Channel, FieldViolation, QuestionId, QuestionStatus,
+    SubmissionDraft, Ticket,
+};
 use kenduren_proto::{
     events::v1::{self as ev},
     intake::v1::{Citizen, SubmitQuestionRequest, SubmitQuestionResponse},
@@ -15,12 +24,22 @@ use kenduren_store::ExpectedVersion;
 use prost::Message;
 use rand::Rng;
 use sha2::{Digest, Sha256};
+use sqlx::PgPool;
 
 use crate::api::Intake;
 
-fn draft_from(req: &SubmitQuestionRequest) -> SubmissionDraft {
+/// How long a submission's PIN is kept for answering retries of it.
+pub const PIN_REPLAY_HOURS: i64 = 24;
+
+/// The draft for the domain's checks, and the violation of a half-given position (the
+/// domain's draft holds a position only as a pair).
+fn draft_from(req: &SubmitQuestionRequest) -> (SubmissionDraft, Option<FieldViolation>) {
     let location = req.location.clone().unwrap_or_default();
-    SubmissionDraft {
+    let (coordinates, half) = match pair_coordinates(location.latitude, location.longitude) {
+        Ok(c) => (c, None),
+        Err(v) => (None, Some(v)),
+    };
+    let draft = SubmissionDraft {
         request_id: req.request_id.clone(),
         kind: kenduren_runtime::convert::kind_from_proto(req.kind),
         category: req.category.clone(),
@@ -29,8 +48,9 @@ fn draft_from(req: &SubmitQuestionRequest) -> SubmissionDraft {
         session_id: req.session_id.clone(),
         kecamatan: location.kecamatan,
         desa: location.desa,
-        coordinates: location.latitude.zip(location.longitude),
-    }
+        coordinates,
+    };
+    (draft, half)
 }
 
 fn citizen_violations(c: &Citizen) -> Vec<FieldViolation> {
@@ -92,30 +112,27 @@ impl Intake {
             return Ok(first);
         }
         let citizen = req.citizen.clone().unwrap_or_default();
-        let mut violations = citizen_violations(&citizen);
-        let submission = match draft_from(&req).validate(&self.reference.catalogue) {
-            Ok(s) if violations.is_empty() => s,
-            Ok(_) => return Err(ApiError::InvalidArgument(violations)),
-            Err(mut bad) => {
-                bad.append(&mut violations);
-                return Err(ApiError::InvalidArgument(bad));
-            }
+        let (draft, half_position) = draft_from(&req);
+        let unknown_session = self.unknown_session(&draft).await?;
+        let submission = draft.validate(&self.reference.catalogue);
+        let mut bad = submission.as_ref().err().cloned().unwrap_or_default();
+        // Every violation at once, each where the request has the field: the session
+        // after the channel, half a position with the location, the citizen last.
+        let at_location = bad
+            .iter()
+            .position(|v| v.field.starts_with("location."))
+            .unwrap_or(bad.len());
+        if let Some(v) = unknown_session {
+            bad.insert(at_location, v);
+        }
+        bad.extend(half_position);
+        bad.extend(citizen_violations(&citizen));
+        let submission = match submission {
+            Ok(s) if bad.is_empty() => s,
+            _ => return Err(ApiError::InvalidArgument(bad)),
         };
 
         let mut tx = self.ctx.pool.begin().await?;
-        if !submission.session_id.is_empty() {
-            let known: Option<(String,)> =
-                sqlx::query_as("SELECT session_id FROM sessions WHERE session_id = $1")
-                    .bind(&submission.session_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if known.is_none() {
-                return Err(ApiError::field(
-                    "session_id",
-                    format!("sesi {:?} tidak terjadwal", submission.session_id),
-                ));
-            }
-        }
         let now = self.ctx.clock.now();
         let (number,): (i64,) = sqlx::query_as("SELECT nextval('ticket_seq')")
             .fetch_one(&mut *tx)
@@ -130,14 +147,15 @@ impl Intake {
         };
 
         let claimed = sqlx::query(
-            "INSERT INTO requests (request_id, fingerprint, question_id, ticket, tracking_pin)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (request_id) DO NOTHING",
+            "INSERT INTO requests (request_id, fingerprint, question_id, ticket, tracking_pin, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (request_id) DO NOTHING",
         )
         .bind(&submission.request_id)
         .bind(&fingerprint)
         .bind(question_id)
         .bind(&answer.ticket)
         .bind(&pin)
+        .bind(now)
         .execute(&mut *tx)
         .await?;
         if claimed.rows_affected() == 0 {
@@ -227,7 +245,30 @@ impl Intake {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        // Outside the submission's transaction: clearing old PINs must never fail or
+        // slow a citizen's submission, and the next submission tries again.
+        if let Err(e) = forget_old_pins(&self.ctx.pool, now).await {
+            tracing::warn!(error = %e, "could not clear tracking PINs past the replay window");
+        }
         Ok(answer)
+    }
+
+    /// The violation of an `ON_SITE` submission naming a session that was never
+    /// scheduled (other channels carry no session; a missing one the domain reports).
+    async fn unknown_session(&self, draft: &SubmissionDraft) -> Result<Option<FieldViolation>, ApiError> {
+        let session_id = draft.session_id.trim();
+        if draft.channel != Some(Channel::OnSite) || session_id.is_empty() {
+            return Ok(None);
+        }
+        // Sessions are never deleted, so checking before the transaction is as good as in it.
+        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM sessions WHERE session_id = $1)")
+            .bind(session_id)
+            .fetch_one(&self.ctx.pool)
+            .await?;
+        Ok((!known).then(|| FieldViolation {
+            field: "session_id".into(),
+            description: format!("sesi {session_id:?} tidak terjadwal"),
+        }))
     }
 
     /// The first answer for `request_id`, if the key was used with the same content.
@@ -236,24 +277,54 @@ impl Intake {
         request_id: &str,
         fingerprint: &[u8],
     ) -> Result<Option<SubmitQuestionResponse>, ApiError> {
-        let row: Option<(Vec<u8>, uuid::Uuid, String, String)> = sqlx::query_as(
-            "SELECT fingerprint, question_id, ticket, tracking_pin FROM requests WHERE request_id = $1",
+        let row: Option<RequestRow> = sqlx::query_as(
+            "SELECT fingerprint, question_id, ticket, tracking_pin, created_at FROM requests WHERE request_id = $1",
         )
         .bind(request_id.trim())
         .fetch_optional(&self.ctx.pool)
         .await?;
         match row {
             None => Ok(None),
-            Some((stored, question_id, ticket, tracking_pin)) if stored == fingerprint => {
+            Some((stored, _, _, _, _)) if stored != fingerprint => Err(ApiError::AlreadyExists(format!(
+                "request_id {request_id:?} was already used for a different submission"
+            ))),
+            Some((_, question_id, ticket, Some(tracking_pin), created_at))
+                if created_at > replay_horizon(self.ctx.clock.now()) =>
+            {
                 Ok(Some(SubmitQuestionResponse {
                     question_id: question_id.to_string(),
                     ticket,
                     tracking_pin,
                 }))
             }
-            Some(_) => Err(ApiError::AlreadyExists(format!(
-                "request_id {request_id:?} was already used for a different submission"
+            Some((_, _, ticket, _, _)) => Err(ApiError::FailedPrecondition(format!(
+                "request_id {request_id:?} was submitted more than {PIN_REPLAY_HOURS} h ago as ticket \
+                 {ticket}; its tracking PIN is no longer kept, so it cannot be given again"
             ))),
         }
     }
+}
+
+/// A stored idempotency key: fingerprint, question, ticket, the PIN while it is kept,
+/// and when it was first used.
+type RequestRow = (Vec<u8>, uuid::Uuid, String, Option<String>, DateTime<Utc>);
+
+/// Submissions made before this instant are past the replay window.
+fn replay_horizon(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - TimeDelta::hours(PIN_REPLAY_HOURS)
+}
+
+/// Clears the readable PINs of submissions past the replay window (a bounded batch, and
+/// rows another instance is clearing are skipped). Returns how many were cleared.
+pub(crate) async fn forget_old_pins(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE requests SET tracking_pin = NULL
+         WHERE request_id IN (SELECT request_id FROM requests
+                              WHERE tracking_pin IS NOT NULL AND created_at <= $1
+                              LIMIT 1000 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(replay_horizon(now))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -1,6 +1,8 @@
 //! `CheckInOpd`: an OPD's representative checks in at a session. Whether it was late
 //! is decided here, once, against [`super::starts_at`]; checking in again answers the
-//! first check-in (a safe retry) and writes nothing.
+//! first check-in (a safe retry) and writes nothing. Once the session has ended no new
+//! check-in is taken: an OPD that stayed away has been counted absent, and a check-in
+//! weeks later must not turn that into "late".
 
 use chrono::SubsecRound;
 use kenduren_domain::{FieldViolation, OpdCode};
@@ -63,6 +65,21 @@ impl Intake {
             None => {
                 // Postgres keeps microseconds: the first answer and a retry's must agree.
                 let now = self.ctx.clock.now().trunc_subsecs(6);
+                let ended = ends_at(last);
+                if now >= ended {
+                    let counted = if session.expected_opds.iter().any(|o| o == code) {
+                        "is recorded absent"
+                    } else {
+                        "was not expected and did not check in"
+                    };
+                    return Err(ApiError::FailedPrecondition(format!(
+                        "session {} ended at {} WIB; {code} {counted} and can no longer check in",
+                        session.session_id,
+                        ended
+                            .with_timezone(&kenduren_domain::calendar::wib())
+                            .format("%Y-%m-%d %H:%M"),
+                    )));
+                }
                 let late = now > session.starts_at.unwrap_or_else(|| starts_at(first));
                 let event = OpdCheckedIn {
                     session_id: session.session_id.clone(),

@@ -96,6 +96,10 @@ impl Intake {
             Some(villages) if !villages.is_empty() => {
                 match villages.iter().find(|v| v.eq_ignore_ascii_case(desa_text)) {
                     Some(v) => v.clone(),
+                    // The gazetteer marks this kecamatan's list as having gaps.
+                    None if self.reference.catalogue.incomplete_villages.contains(&kecamatan) => {
+                        desa_text.to_owned()
+                    }
                     None => {
                         bad.push(violation(
                             "desa",
