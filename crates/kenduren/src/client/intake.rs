@@ -122,9 +122,22 @@ pub struct SubmitArgs {
     /// Citizen's phone (stays in intake).
     #[arg(long, default_value = "")]
     pub phone: String,
-    /// Hide the citizen's identity from OPDs.
+    /// Citizen's e-mail address (stays in intake).
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// Hide the citizen's identity from OPDs (LAPOR!'s anonim).
     #[arg(long)]
     pub anonymous: bool,
+    /// Keep the question out of every listing but the assigned OPD's and the citizen's
+    /// own tracking (LAPOR!'s rahasia).
+    #[arg(long)]
+    pub confidential: bool,
+    /// Where the matter is: latitude in degrees (south is negative), with --longitude.
+    #[arg(long, requires = "longitude", allow_hyphen_values = true)]
+    pub latitude: Option<f64>,
+    /// Where the matter is: longitude in degrees east, with --latitude.
+    #[arg(long, requires = "latitude", allow_hyphen_values = true)]
+    pub longitude: Option<f64>,
     /// Idempotency key (default: a fresh UUID); reuse it to retry safely.
     #[arg(long)]
     pub request_id: Option<String>,
@@ -160,15 +173,15 @@ pub async fn submit(args: SubmitArgs) -> Result<()> {
             location: Some(Location {
                 kecamatan: args.kecamatan,
                 desa: args.desa,
-                latitude: None,
-                longitude: None,
+                latitude: args.latitude,
+                longitude: args.longitude,
             }),
             citizen: Some(Citizen {
                 name: args.name,
                 phone: args.phone,
-                email: String::new(),
+                email: args.email,
                 anonymous: args.anonymous,
-                confidential: false,
+                confidential: args.confidential,
             }),
         })
         .await?
@@ -209,6 +222,12 @@ pub async fn track(args: TrackArgs) -> Result<()> {
     println!("due      {}", when(t.due_at));
     if !t.answer.is_empty() {
         println!("answer   {}", t.answer);
+    }
+    if !t.follow_up_plan.is_empty() {
+        println!("plan     {}", t.follow_up_plan);
+    }
+    if t.rating > 0 {
+        println!("rating   {}/5", t.rating);
     }
     for entry in t.timeline {
         println!("  {}  {:<22} {}", when(entry.at), entry.event_type, entry.summary);
@@ -279,4 +298,53 @@ pub async fn rate(args: RateArgs) -> Result<()> {
     println!("status       {}", status_name(rated.status));
     println!("reopened     {}", if rated.reopened { "yes" } else { "no" });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Submit {
+        #[command(flatten)]
+        args: SubmitArgs,
+    }
+
+    fn parse(extra: &[&str]) -> Result<SubmitArgs, clap::Error> {
+        let base = [
+            "submit",
+            "--text",
+            "KTP hilang",
+            "--category",
+            "kependudukan",
+            "--kecamatan",
+            "Bangil",
+        ];
+        Submit::try_parse_from(base.iter().chain(extra)).map(|s| s.args)
+    }
+
+    #[test]
+    fn submit_takes_email_confidential_and_a_position() {
+        let args = parse(&[
+            "--email",
+            "siti@example.org",
+            "--confidential",
+            "--latitude",
+            "-7.6",
+            "--longitude",
+            "112.8",
+        ])
+        .expect("parses");
+        assert_eq!(args.email, "siti@example.org");
+        assert!(args.confidential);
+        assert_eq!((args.latitude, args.longitude), (Some(-7.6), Some(112.8)));
+    }
+
+    #[test]
+    fn submit_refuses_half_a_position() {
+        let err = parse(&["--latitude", "-7.6"]).expect_err("no longitude");
+        assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument);
+    }
 }
