@@ -48,10 +48,32 @@ async fn spans_from_intake_routing_and_answering_share_the_submitters_trace() {
             let all = ["routing", "answering", "reporting", "intake"]
                 .iter()
                 .all(|c| consumers.iter().any(|x| x == c));
-            std::future::ready((rpc && all).then_some(()))
+            // The relay's send of the submission, in the same trace.
+            let publish = found.iter().any(|s| {
+                s.name.ends_with(" publish")
+                    && s.span_kind == kenduren_telemetry::SpanKind::Producer
+                    && attribute(s, "messaging.system").as_deref() == Some("nats")
+                    && attribute(s, "messaging.destination.name").is_some_and(|d| s.name.starts_with(&d))
+                    && attribute(s, "messaging.message.id")
+                        .is_some_and(|id| uuid::Uuid::parse_str(&id).is_ok())
+            });
+            std::future::ready((rpc && all && publish).then_some(()))
         },
     )
     .await;
+    // Consumers are children of a publish span: the send sits between append and handling.
+    let found = kenduren_telemetry::spans_in_trace(&spans, &trace_id);
+    let publishes: Vec<_> = found.iter().filter(|s| s.name.ends_with(" publish")).collect();
+    let consumed = found.iter().filter(|s| s.name.starts_with("process "));
+    for span in consumed {
+        assert!(
+            publishes
+                .iter()
+                .any(|p| p.span_context.span_id() == span.parent_span_id),
+            "consumer span {} is not a child of a publish span",
+            span.name
+        );
+    }
     sys.stop().await;
 }
 
@@ -81,8 +103,46 @@ fn value(body: &str, name: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
+/// Holds the intake relay back: ends the session of the active relay (found in
+/// `pg_locks`) and takes its advisory lock before the relay retries (it does every second).
+async fn hold_intake_relay(database_url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let key = kenduren_store::relay_lock_key("intake");
+    let mut db = sqlx::PgConnection::connect(database_url).await.expect("database");
+    let holder: i32 = sqlx::query_scalar(
+        "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+         WHERE d.datname = current_database() AND l.locktype = 'advisory' AND l.granted
+           AND l.classid = (($1::bigint >> 32) & 4294967295)::oid
+           AND l.objid = ($1::bigint & 4294967295)::oid AND l.objsubid = 1",
+    )
+    .bind(key)
+    .fetch_one(&mut db)
+    .await
+    .expect("the intake relay holds its lock");
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(holder)
+        .execute(&mut db)
+        .await
+        .expect("terminate");
+    // The relay notices at its next round (up to a second); the test asks every 10 ms.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(key)
+            .fetch_one(&mut db)
+            .await
+            .expect("try lock");
+        if locked {
+            return db;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the relay kept its lock");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_expose_the_named_series_and_they_move_with_work() {
+    use sqlx::{Connection, Executor};
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("free port")
         .local_addr()
@@ -91,14 +151,48 @@ async fn metrics_expose_the_named_series_and_they_move_with_work() {
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     kenduren_runtime::metrics::install_exporter(addr).expect("exporter");
     let mut sys = TestSystem::start().await;
+    let url = sys.settings.database_url.clone();
     let before = scrape(addr).await;
+
+    // A refused call is counted with its code.
+    let mut empty = ktp_question("metrics-bad");
+    empty.text = String::new();
+    let refused = sys
+        .intake
+        .submit_question(empty)
+        .await
+        .expect_err("empty text refused");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+
+    // The relay is held back and routing cannot finish applying: work piles up.
+    let relay_lock = hold_intake_relay(&url).await;
+    let mut routing_lock = sqlx::PgConnection::connect(&url).await.expect("database");
+    routing_lock.execute("BEGIN").await.expect("begin");
+    routing_lock
+        .execute("LOCK TABLE routing.inbox IN SHARE MODE")
+        .await
+        .expect("lock routing's inbox");
     let submitted = sys
         .intake
         .submit_question(ktp_question("metrics-1"))
         .await
         .expect("submitted")
         .into_inner();
+    let intake = ["service=\"intake\""];
+    eventually_scraped(addr, "an outbox backlog with an age", |body| {
+        value(body, "kenduren_outbox_backlog", &intake) >= 1.0
+            && value(body, "kenduren_outbox_oldest_age_seconds", &intake) > 0.0
+    })
+    .await;
+    relay_lock.close().await.expect("release the relay");
+    let routing = ["consumer=\"routing\""];
+    eventually_scraped(addr, "routing's consumer lagging", |body| {
+        value(body, "kenduren_consumer_lag", &routing) >= 1.0
+    })
+    .await;
+    routing_lock.execute("ROLLBACK").await.expect("release routing");
     in_inbox(&sys.answering, &submitted.question_id).await;
+
     // A month later the question is late: routing escalates it.
     let month_later = std::time::SystemTime::now() + Duration::from_secs(30 * 24 * 3600);
     let escalated = sys
@@ -110,20 +204,45 @@ async fn metrics_expose_the_named_series_and_they_move_with_work() {
         .expect("escalation sweep")
         .into_inner();
     assert!(!escalated.escalated.is_empty());
-    // The sampler runs every 5 s; wait for one round after the work.
-    tokio::time::sleep(Duration::from_millis(5500)).await;
-    let after = scrape(addr).await;
 
-    let submits = ["service=\"intake\"", "method=\"SubmitQuestion\"", "code=\"Ok\""];
-    assert!(
-        value(&after, "kenduren_rpc_requests_total", &submits)
-            > value(&before, "kenduren_rpc_requests_total", &submits)
-    );
-    assert!(
-        after.contains("kenduren_rpc_duration_seconds_bucket{"),
-        "no latency histogram"
-    );
+    // A message no service can decode is parked by every consumer of its subject.
+    let nats = async_nats::connect(&sys.settings.nats_url).await.expect("nats");
+    let subjects = kenduren_bus::Subjects::new(&sys.settings.subject_prefix).expect("prefix");
+    async_nats::jetstream::new(nats)
+        .publish(subjects.question(None, "Poison"), "not a cloud event".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+    let after = eventually_scraped(addr, "dead letter counted, backlog and lag back to 0", |body| {
+        value(body, "kenduren_dead_letters", &routing) > value(&before, "kenduren_dead_letters", &routing)
+            && value(body, "kenduren_outbox_backlog", &intake) == 0.0
+            && value(body, "kenduren_outbox_oldest_age_seconds", &intake) == 0.0
+            && value(body, "kenduren_consumer_lag", &routing) == 0.0
+    })
+    .await;
+
     for (series, labels) in [
+        (
+            "kenduren_rpc_requests_total",
+            &["service=\"intake\"", "method=\"SubmitQuestion\"", "code=\"Ok\""][..],
+        ),
+        (
+            "kenduren_rpc_requests_total",
+            &[
+                "service=\"intake\"",
+                "method=\"SubmitQuestion\"",
+                "code=\"InvalidArgument\"",
+            ][..],
+        ),
+        (
+            "kenduren_rpc_duration_seconds_count",
+            &["service=\"intake\"", "method=\"SubmitQuestion\"", "code=\"Ok\""][..],
+        ),
+        (
+            "kenduren_rpc_duration_seconds_count",
+            &["method=\"SubmitQuestion\"", "code=\"InvalidArgument\""][..],
+        ),
         ("kenduren_events_appended_total", &["service=\"intake\""][..]),
         (
             "kenduren_events_published_total",
@@ -133,22 +252,34 @@ async fn metrics_expose_the_named_series_and_they_move_with_work() {
             "kenduren_events_consumed_total",
             &["consumer=\"routing\"", "outcome=\"applied\""][..],
         ),
+        (
+            "kenduren_events_consumed_total",
+            &["consumer=\"routing\"", "outcome=\"dead_lettered\""][..],
+        ),
         ("kenduren_escalations_total", &["level=\"1\""][..]),
     ] {
         assert!(
             value(&after, series, labels) > value(&before, series, labels),
-            "{series} did not move"
+            "{series} {labels:?} did not move"
         );
     }
-    for gauge in [
-        "kenduren_outbox_backlog",
-        "kenduren_outbox_oldest_age_seconds",
-        "kenduren_consumer_lag",
-        "kenduren_dead_letters",
-    ] {
-        assert!(after.lines().any(|l| l.starts_with(gauge)), "{gauge} missing");
-    }
     sys.stop().await;
+}
+
+/// Scrapes until `check` holds (the sampler writes the gauges every 5 s); returns the body.
+async fn eventually_scraped(addr: std::net::SocketAddr, what: &str, check: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = scrape(addr).await;
+        if check(&body) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 async fn relay_locks_held(database_url: &str) -> i64 {
@@ -174,6 +305,38 @@ async fn routed_events(database_url: &str) -> Vec<(String, i64)> {
     .fetch_all(&mut db)
     .await
     .expect("routing events")
+}
+
+/// For `consumer`'s inbox: how many of intake's submissions it holds, and how many event
+/// ids it holds more than once.
+async fn inbox_counts(database_url: &str, consumer: &str) -> (i64, i64) {
+    use sqlx::Connection;
+    let mut db = sqlx::PgConnection::connect(database_url).await.expect("database");
+    let applied: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM {consumer}.inbox i JOIN intake.events e USING (event_id)
+         WHERE i.consumer = $1 AND e.event_type = 'kenduren.events.v1.QuestionSubmitted'"
+    )))
+    .bind(consumer)
+    .fetch_one(&mut db)
+    .await
+    .expect("inbox");
+    let repeated: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM (SELECT event_id FROM {consumer}.inbox WHERE consumer = $1
+         GROUP BY event_id HAVING count(*) > 1) AS twice"
+    )))
+    .bind(consumer)
+    .fetch_one(&mut db)
+    .await
+    .expect("inbox");
+    (applied, repeated)
+}
+
+/// Events one instance's four consumers handled.
+fn handled(instance: &kenduren::RunningSystem) -> u64 {
+    ["intake", "routing", "answering", "reporting"]
+        .iter()
+        .map(|c| instance.backbone.handled.get(c))
+        .sum()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -217,6 +380,28 @@ async fn two_instances_share_the_work_once_and_the_survivor_takes_over() {
     assert!(
         routed.iter().all(|(_, n)| *n == 1),
         "a question was routed twice: {routed:?}"
+    );
+    // Each consumer's inbox holds every submission once, and both instances did work.
+    eventually("every consumer applied every submission", || {
+        let url = url.clone();
+        async move {
+            let mut counts = Vec::new();
+            for consumer in ["intake", "routing", "answering", "reporting"] {
+                counts.push(inbox_counts(&url, consumer).await);
+            }
+            counts.iter().all(|&(applied, _)| applied == 20).then_some(())
+        }
+    })
+    .await;
+    for consumer in ["intake", "routing", "answering", "reporting"] {
+        let (_, repeated) = inbox_counts(&url, consumer).await;
+        assert_eq!(repeated, 0, "{consumer}'s inbox holds an event twice");
+    }
+    let first_handled = handled(sys.system.as_ref().expect("running"));
+    let second_handled = handled(&second);
+    assert!(
+        first_handled > 0 && second_handled > 0,
+        "both instances consume: first handled {first_handled}, second {second_handled}"
     );
     // Still one relay per service, whichever instance holds it.
     assert_eq!(relay_locks_held(&url).await, alone);

@@ -39,6 +39,9 @@ pub use error::TelemetryError;
 pub use grpc::{grpc_server_span, grpc_server_span_from_parts, parse_grpc_path, TracingInterceptor};
 pub use init::{init, TelemetryGuard};
 pub use messaging::{nats_consume_span, nats_publish, nats_publish_span};
+/// The kind of a captured span (tests compare [`SpanData::span_kind`] against it).
+#[cfg(feature = "testing")]
+pub use opentelemetry::trace::SpanKind;
 pub use propagation::{
     context_from_traceparent, current_context, current_trace_id, current_traceparent, extract,
     extract_from_headers, extract_from_metadata, inject_context, inject_current, inject_into_headers,
