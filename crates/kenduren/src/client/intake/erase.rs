@@ -1,4 +1,5 @@
-//! `kenduren erase`: an admin destroys a citizen's identity (UU 27/2022).
+//! `kenduren erase`: an admin destroys a citizen's identity (UU 27/2022) on every ticket
+//! of that citizen, named by one of them.
 
 use anyhow::Result;
 use clap::Args;
@@ -12,7 +13,8 @@ use crate::client::{connect, when};
 pub struct EraseArgs {
     #[command(flatten)]
     pub target: IntakeTarget,
-    /// The ticket whose citizen's name, phone and e-mail are destroyed for good.
+    /// A ticket of the citizen whose name, phone and e-mail are destroyed for good, on
+    /// this ticket and every other one with the same phone (or, without a phone, e-mail).
     #[arg(long)]
     pub ticket: String,
     /// Why (kept in the audit event), e.g. the citizen's request number.
@@ -32,7 +34,7 @@ pub async fn erase(args: EraseArgs) -> Result<()> {
         .into_inner();
     if r.erased {
         println!(
-            "identity of question {} erased at {}",
+            "identity of the citizen of question {} erased at {}, on each of their tickets",
             r.question_id,
             when(r.erased_at)
         );
