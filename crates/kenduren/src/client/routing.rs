@@ -1,6 +1,7 @@
 //! Admin subcommands for routing: the directory (`opd`), the rules (`rules`),
 //! `route explain`, the triage queue (`triage`), `reassign`, `holidays` and `sla`.
 
+mod lines;
 mod policy;
 
 use anyhow::Result;
@@ -229,21 +230,7 @@ pub async fn run(command: RoutingCommand) -> Result<()> {
                 .into_inner()
                 .rules
             {
-                let mut narrow = Vec::new();
-                if !r.keywords.is_empty() {
-                    narrow.push(format!("keywords {}", r.keywords.join("|")));
-                }
-                if !r.kecamatan.is_empty() {
-                    narrow.push(format!("kecamatan {}", r.kecamatan.join("|")));
-                }
-                println!(
-                    "{:>4}  {:<24} {:<22} → {} {}",
-                    r.priority,
-                    r.rule_id,
-                    r.category,
-                    r.opd_code,
-                    narrow.join(", ")
-                );
+                println!("{}", lines::rule(&r));
             }
         }
         RoutingCommand::Rules(RulesCommand::Upsert {
@@ -319,14 +306,7 @@ pub async fn run(command: RoutingCommand) -> Result<()> {
                     .await?
                     .into_inner();
                 for i in page.items {
-                    println!(
-                        "{}  {}  {:<18} {}  {}",
-                        i.question_id,
-                        i.ticket,
-                        i.category,
-                        when(i.triaged_at),
-                        i.reason
-                    );
+                    println!("{}", lines::triage(&i));
                 }
                 if page.next_page_token.is_empty() {
                     break;

@@ -99,6 +99,12 @@ fn sla_target(text: &str) -> Result<SlaTarget> {
     })
 }
 
+/// A kind as the flags take it (`COMPLAINT`), or its number if this build does not know it.
+pub(super) fn kind_label(v: i32) -> String {
+    let k = QuestionKind::try_from(v).ok().filter(|_| v != 0);
+    name_of(v, "QUESTION_KIND_", k.map(|k| k.as_str_name()))
+}
+
 fn name_of(v: i32, prefix: &str, name: Option<&str>) -> String {
     name.map_or_else(
         || if v == 0 { "*".into() } else { v.to_string() },
@@ -114,11 +120,10 @@ fn print_policy(p: &SlaPolicy) {
         p.level2_after_working_days
     );
     for t in &p.targets {
-        let k = QuestionKind::try_from(t.kind).ok().filter(|_| t.kind != 0);
         let c = Channel::try_from(t.channel).ok().filter(|_| t.channel != 0);
         println!(
             "  {}:{}  answer {} working days, resolve {} days",
-            name_of(t.kind, "QUESTION_KIND_", k.map(|k| k.as_str_name())),
+            kind_label(t.kind),
             name_of(t.channel, "CHANNEL_", c.map(|c| c.as_str_name())),
             t.answer_working_days,
             t.resolution_days
