@@ -128,8 +128,39 @@ async fn replaced_by_admin(conn: &mut PgConnection, year: i32) -> Result<bool, R
             .bind(ev::HolidaysSet::TYPE)
             .fetch_all(&mut *conn)
             .await?;
-    Ok(payloads.iter().any(|(payload,)| {
-        // An undecodable payload was not written by this service's seed: count it as an admin's.
-        ev::HolidaysSet::decode(payload.as_slice()).map_or(true, |e| e.actor != SEED_ACTOR)
-    }))
+    Ok(payloads.iter().any(|(payload,)| set_by_admin(payload)))
+}
+
+/// Whether a stored `HolidaysSet` payload is an admin's list rather than the seed's.
+fn set_by_admin(payload: &[u8]) -> bool {
+    // An undecodable payload was not written by this service's seed: count it as an admin's.
+    ev::HolidaysSet::decode(payload).map_or(true, |e| e.actor != SEED_ACTOR)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_by(actor: &str) -> Vec<u8> {
+        ev::HolidaysSet {
+            year: 2027,
+            holidays: vec![],
+            actor: actor.to_owned(),
+            set_at: None,
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn only_the_seeds_own_list_leaves_a_year_unreplaced() {
+        assert!(!set_by_admin(&set_by(SEED_ACTOR)));
+        assert!(set_by_admin(&set_by("admin@pasuruankab.go.id")));
+    }
+
+    #[test]
+    fn the_shipped_file_is_valid_and_names_2027_as_incomplete() {
+        let file = parse_holiday_file(SHIPPED_HOLIDAYS).expect("shipped file");
+        let years: Vec<i32> = file.incomplete_years().map(|y| y.year).collect();
+        assert_eq!(years, [2027]);
+    }
 }
