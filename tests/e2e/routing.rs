@@ -1,7 +1,8 @@
 //! Routing against the real services: automatic routing, triage and manual routing,
 //! rerouting after a rejection, reassignment, the audited directory and rules; the
-//! escalation tests are in `routing/escalation.rs`.
+//! escalation tests are in `routing/escalation.rs` and `routing/deadlines.rs`.
 
+mod deadlines;
 mod escalation;
 mod policy;
 
@@ -16,7 +17,9 @@ use kenduren_proto::{
         routing_service_client::RoutingServiceClient, DeleteRuleRequest, ExplainRouteRequest,
         ListTriageRequest, ReassignQuestionRequest, RouteManuallyRequest, Rule, UpsertRuleRequest,
     },
+    AnyEvent,
 };
+use sqlx::{Connection, PgConnection};
 use tonic::Code;
 
 use crate::{
@@ -64,8 +67,25 @@ pub(crate) async fn in_inbox(sys: &TestSystem, opd: &str, question_id: &str) -> 
     .await
 }
 
+/// Routing's stored events of `stream` (a question id, `rule-<id>`, …), decoded, in order.
+pub(crate) async fn routing_events(sys: &TestSystem, stream: &str) -> Vec<AnyEvent> {
+    let mut db = PgConnection::connect(&sys.settings.database_url)
+        .await
+        .expect("db");
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "SELECT event_type, payload FROM routing.events WHERE stream_id = $1 ORDER BY stream_version",
+    )
+    .bind(stream)
+    .fetch_all(&mut db)
+    .await
+    .expect("routing's events");
+    rows.iter()
+        .map(|(ty, payload)| AnyEvent::decode(ty, payload).expect("a known event"))
+        .collect()
+}
+
 /// Waits until `question_id` is in the triage queue and returns why it is there.
-async fn in_triage(sys: &TestSystem, question_id: &str) -> (String, Vec<String>) {
+pub(crate) async fn in_triage(sys: &TestSystem, question_id: &str) -> (String, Vec<String>) {
     let routing = sys.routing.clone();
     eventually("the question in triage", || {
         let (mut routing, id) = (routing.clone(), question_id.to_owned());
@@ -316,12 +336,37 @@ async fn rule_changes_take_effect_at_once_and_only_admins_make_them() {
         );
     }
 
+    let narrowed = Rule {
+        kinds: vec![QuestionKind::Complaint as i32],
+        ..rule("kependudukan-pengaduan", "kependudukan", "DINSOS", 1)
+    };
+    sys.routing
+        .upsert_rule(UpsertRuleRequest { rule: Some(narrowed) })
+        .await
+        .expect("rule added");
     sys.routing
         .delete_rule(DeleteRuleRequest {
             rule_id: "kependudukan-default".into(),
         })
         .await
         .expect("deleted");
+    // Both changes are events naming the admin (the token's subject) and when.
+    let upserts = routing_events(&sys, "rule-kependudukan-pengaduan").await;
+    let [AnyEvent::RuleUpserted(upserted)] = upserts.as_slice() else {
+        panic!("one RuleUpserted, got {upserts:?}");
+    };
+    assert_eq!(upserted.actor, "test");
+    assert_eq!(upserted.kinds, [QuestionKind::Complaint as i32]);
+    assert!(upserted.upserted_at.is_some_and(|t| t.seconds > 0));
+    let deletes = routing_events(&sys, "rule-kependudukan-default").await;
+    let Some(AnyEvent::RuleDeleted(deleted)) = deletes.last() else {
+        panic!("a RuleDeleted last, got {deletes:?}");
+    };
+    assert_eq!(
+        (deleted.rule_id.as_str(), deleted.actor.as_str()),
+        ("kependudukan-default", "test")
+    );
+    assert!(deleted.deleted_at.is_some_and(|t| t.seconds > 0));
     let gone = sys
         .routing
         .delete_rule(DeleteRuleRequest {
@@ -330,6 +375,7 @@ async fn rule_changes_take_effect_at_once_and_only_admins_make_them() {
         .await
         .expect_err("already deleted");
     assert_eq!(gone.code(), Code::NotFound);
+    // The complaint-only rule left does not take a question: it waits in triage.
     let q = submit(&mut sys, "rules-1", "kependudukan").await;
     in_triage(&sys, &q.question_id).await;
     sys.stop().await;

@@ -1,25 +1,29 @@
 //! Escalation with a controllable clock (`RunEscalations{as_of}`): each level once,
 //! also with two routing instances and across a restart; an answer stops the clock and
-//! a reopening starts a new one.
+//! a reopening starts a new one whose due dates every service shows. Level 2's delay
+//! and a whole restart are in `deadlines.rs`.
 
 use std::{collections::BTreeSet, time::SystemTime};
 
+use chrono::TimeDelta;
 use kenduren_proto::{
     answering::v1::{AnswerQuestionRequest, InboxItem},
+    events::v1::QuestionRescheduled,
     intake::v1::RateAnswerRequest,
     routing::v1::{routing_service_client::RoutingServiceClient, RunEscalationsRequest},
+    AnyEvent, EventMessage,
 };
-use kenduren_runtime::{CancellationToken, RuntimeError};
+use kenduren_runtime::{Backbone, BackboneSettings, CancellationToken, Clock, RuntimeError};
 use sqlx::{Connection, PgConnection};
 use tokio::{net::TcpListener, task::JoinHandle};
 
-use super::{answering_as, in_inbox, submit};
+use super::{answering_as, in_inbox, routing_events, submit};
 use crate::support::{eventually, Authed, TestSystem};
 
 const DAY: i64 = 24 * 3600;
 
 /// A sweep as of `seconds` after the item's answer due date.
-fn after_due(item: &InboxItem, seconds: i64) -> RunEscalationsRequest {
+pub(super) fn after_due(item: &InboxItem, seconds: i64) -> RunEscalationsRequest {
     let mut at = item.due_at.expect("a routed question has a due date");
     at.seconds += seconds;
     RunEscalationsRequest { as_of: Some(at) }
@@ -38,7 +42,7 @@ fn from_now(item: &InboxItem, seconds: i64) -> RunEscalationsRequest {
 }
 
 /// The (question, level) pairs a sweep escalated.
-async fn sweep(
+pub(super) async fn sweep(
     routing: &mut RoutingServiceClient<Authed>,
     request: RunEscalationsRequest,
 ) -> Vec<(String, u32)> {
@@ -63,14 +67,24 @@ async fn routing_status(sys: &TestSystem, question_id: &str) -> Option<String> {
 }
 
 /// Another routing instance on the same database and stream, as a second replica would be.
-struct Instance {
-    client: RoutingServiceClient<Authed>,
+pub(super) struct Instance {
+    /// As an admin.
+    pub(super) client: RoutingServiceClient<Authed>,
     stop: CancellationToken,
     task: JoinHandle<Result<(), RuntimeError>>,
 }
 
 async fn another_instance(sys: &TestSystem) -> Instance {
-    let backbone = sys.system.as_ref().expect("running").backbone.clone();
+    routing_instance(sys, sys.settings.clock).await
+}
+
+/// A routing instance of its own on the same database and stream, reading `clock`.
+pub(super) async fn routing_instance(sys: &TestSystem, clock: Clock) -> Instance {
+    let settings = BackboneSettings {
+        clock,
+        ..sys.settings.clone()
+    };
+    let backbone = Backbone::connect(settings).await.expect("backbone");
     let reference = std::sync::Arc::new(kenduren::reference::load(None).expect("shipped reference data"));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let addr = listener.local_addr().expect("bound");
@@ -84,7 +98,8 @@ async fn another_instance(sys: &TestSystem) -> Instance {
 }
 
 impl Instance {
-    async fn stop(self) {
+    /// Stops it and waits until it has.
+    pub(super) async fn stop(self) {
         self.stop.cancel();
         self.task.await.expect("joined").expect("stopped cleanly");
     }
@@ -191,15 +206,25 @@ async fn an_answer_stops_the_clock_and_a_reopening_starts_a_new_one() {
         (routing_status(&sys, &q.question_id).await.as_deref() == Some("ANSWERED")).then_some(())
     })
     .await;
-    let mut routing = sys.routing.clone();
     assert_eq!(
-        sweep(&mut routing, after_due(&item, 30 * DAY)).await,
+        sweep(&mut sys.routing.clone(), after_due(&item, 30 * DAY)).await,
         [],
         "an answered question is not late"
     );
 
-    // A poor rating reopens it: a new clock, due in working days from now.
-    let intake = sys.intake.clone();
+    // A poor rating a week later reopens it (the rating's desk runs a week ahead; a week
+    // is inside the 10-working-day window): a new clock, due in working days from then.
+    let week_later = kenduren::RunningSystem::start(
+        BackboneSettings {
+            clock: Clock::shifted(TimeDelta::days(7)),
+            ..sys.settings.clone()
+        },
+        kenduren::ServiceAddrs::ephemeral(),
+        kenduren::reference::load(None).expect("shipped reference data"),
+    )
+    .await
+    .expect("a second instance starts");
+    let intake = sys.intake_at(week_later.addrs.intake).await;
     let rated = eventually("intake to accept the rating", || {
         let (mut intake, ticket, pin) = (intake.clone(), q.ticket.clone(), q.tracking_pin.clone());
         async move {
@@ -218,15 +243,70 @@ async fn an_answer_stops_the_clock_and_a_reopening_starts_a_new_one() {
         (routing_status(&sys, &q.question_id).await.as_deref() == Some("ROUTED")).then_some(())
     })
     .await;
+
+    // The new due dates are published on the question's stream, later than the first ones.
+    let rescheduled = routing_events(&sys, &q.question_id)
+        .await
+        .into_iter()
+        .find_map(|e| match e {
+            AnyEvent::QuestionRescheduled(r) => Some(r),
+            _ => None,
+        })
+        .expect("QuestionRescheduled appended with the reopening");
+    let first_due = item.due_at.expect("first due date");
+    let new_due = rescheduled.due_at.expect("a new due date");
     assert_eq!(
-        sweep(&mut routing, from_now(&item, 3600)).await,
+        rescheduled.opd_code, "DISPENDUKCAPIL",
+        "the same OPD owes the answer"
+    );
+    assert!(
+        new_due.seconds > first_due.seconds + 3 * DAY,
+        "due {new_due:?} after the reopening, {first_due:?} before"
+    );
+    assert!(rescheduled.resolution_due_at.is_some());
+    assert!(
+        rescheduled.reason.contains("rating of 1"),
+        "{}",
+        rescheduled.reason
+    );
+
+    // The OPD's inbox and reporting follow the new clock.
+    let inbox = eventually("the inbox to show the new due date", || async {
+        let item = in_inbox(&sys, "DISPENDUKCAPIL", &q.question_id).await;
+        (item.due_at == Some(new_due)).then_some(item)
+    })
+    .await;
+    assert!(!inbox.overdue, "a reopened question starts on time");
+    let reporting = eventually("reporting to have the new due date", || async {
+        let mut db = PgConnection::connect(&sys.settings.database_url).await.ok()?;
+        let id = uuid::Uuid::parse_str(&q.question_id).ok()?;
+        let (due, rescheduled, reopened): (chrono::DateTime<chrono::Utc>, i64, i32) = sqlx::query_as(
+            "SELECT f.due_at, (SELECT count(*) FROM reporting.timeline t
+                               WHERE t.question_id = f.question_id AND t.event_type = $2), f.reopened
+             FROM reporting.question_facts f WHERE f.question_id = $1",
+        )
+        .bind(id)
+        .bind(<QuestionRescheduled as EventMessage>::TYPE)
+        .fetch_optional(&mut db)
+        .await
+        .ok()??;
+        (rescheduled == 1).then_some((due, reopened))
+    })
+    .await;
+    assert_eq!(reporting.0.timestamp(), new_due.seconds, "reporting's due date");
+    assert_eq!(reporting.1, 1, "counted as reopened once");
+
+    let mut routing = sys.routing.clone();
+    assert_eq!(
+        sweep(&mut routing, after_due(&inbox, -60)).await,
         [],
-        "the new clock has just started"
+        "the new clock runs until its own due date"
     );
     assert_eq!(
         sweep(&mut routing, from_now(&item, 60 * DAY)).await,
         [(q.question_id.clone(), 1), (q.question_id.clone(), 2)],
         "the new clock escalates once it runs out"
     );
+    week_later.stop().await.expect("the second instance stops");
     sys.stop().await;
 }

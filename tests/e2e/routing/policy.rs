@@ -1,18 +1,26 @@
-//! The SLA policy and the holiday calendar as admin data that due dates follow, and
-//! the audit trail every directory, rule, policy and holiday change leaves.
+//! The SLA policy and the holiday calendar as admin data that due dates follow (also a
+//! target for one kind and channel, and the on-the-spot deadline of on-site questions),
+//! and the audit trail every directory, rule, policy and holiday change leaves.
 
+use chrono::{DateTime, TimeDelta, Utc};
+use kenduren_domain::{calendar::wib, WorkCalendar};
 use kenduren_proto::{
-    events::v1::Holiday,
+    events::v1::{Channel, Holiday, QuestionKind, SlaTarget},
+    intake::v1::{intake_service_client::IntakeServiceClient, ScheduleSessionRequest},
     routing::v1::{
         routing_service_client::RoutingServiceClient, GetSlaPolicyRequest, ListHolidaysRequest, Opd,
-        SetHolidaysRequest, SlaPolicy, UpdateSlaPolicyRequest, UpsertOpdRequest,
+        RouteManuallyRequest, SetHolidaysRequest, SlaPolicy, UpdateSlaPolicyRequest, UpsertOpdRequest,
     },
 };
+use kenduren_runtime::Clock;
 use sqlx::Connection;
 use tonic::Code;
 
-use super::{in_inbox, submit};
-use crate::support::{eventually, TestSystem};
+use super::{escalation::routing_instance, in_inbox, in_triage, submit};
+use crate::{
+    support::{eventually, TestSystem},
+    walking_skeleton::ktp_question,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sla_policy_and_holidays_are_admin_data_and_every_change_is_an_audited_event() {
@@ -192,5 +200,149 @@ async fn the_sla_policy_and_holidays_are_admin_data_and_every_change_is_an_audit
         audit.iter().all(|(_, subject)| subject.contains(".v1.routing.")),
         "{audit:?}"
     );
+    sys.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_for_one_kind_and_channel_gives_those_questions_an_earlier_due_date() {
+    let mut sys = TestSystem::start().await;
+    let defaults = sys
+        .routing
+        .get_sla_policy(GetSlaPolicyRequest {})
+        .await
+        .expect("read")
+        .into_inner()
+        .policy
+        .expect("policy");
+    let target = SlaTarget {
+        kind: QuestionKind::Complaint as i32,
+        channel: Channel::Whatsapp as i32,
+        answer_working_days: 1,
+        resolution_days: 14,
+    };
+    sys.routing
+        .update_sla_policy(UpdateSlaPolicyRequest {
+            policy: Some(SlaPolicy {
+                targets: vec![target],
+                ..defaults.clone()
+            }),
+        })
+        .await
+        .expect("updated");
+    let read = sys
+        .routing
+        .get_sla_policy(GetSlaPolicyRequest {})
+        .await
+        .expect("read")
+        .into_inner()
+        .policy
+        .expect("policy");
+    assert_eq!(read.targets, [target], "the target round-trips");
+    assert_eq!(read.answer_working_days, defaults.answer_working_days);
+
+    // Submitted one after the other: a WhatsApp complaint and a web question.
+    let mut complaint = ktp_question("sla-wa");
+    complaint.kind = QuestionKind::Complaint as i32;
+    complaint.channel = Channel::Whatsapp as i32;
+    complaint.text = "KTP-el saya belum jadi setelah tiga bulan".into();
+    let complaint = sys
+        .intake
+        .submit_question(complaint)
+        .await
+        .expect("accepted")
+        .into_inner();
+    let question = submit(&mut sys, "sla-web", "kependudukan").await;
+    let fast = in_inbox(&sys, "DISPENDUKCAPIL", &complaint.question_id)
+        .await
+        .due_at
+        .expect("due");
+    let slow = in_inbox(&sys, "DISPENDUKCAPIL", &question.question_id)
+        .await
+        .due_at
+        .expect("due");
+    // One working day against five: at least the two weekend days apart, whatever today is.
+    assert!(
+        fast.seconds + 2 * 24 * 3600 < slow.seconds,
+        "complaint by WhatsApp due {fast:?}, web question due {slow:?}"
+    );
+    sys.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_on_site_question_routed_by_hand_a_day_later_is_still_due_on_the_spot_that_day() {
+    let mut sys = TestSystem::start().await;
+    let mut intake_admin = IntakeServiceClient::new(
+        sys.channel_with_token(sys.addrs().intake, &sys.token("admin"))
+            .await,
+    );
+    let today = Utc::now().with_timezone(&wib()).date_naive();
+    let session = intake_admin
+        .schedule_session(ScheduleSessionRequest {
+            session_id: "km-bangil-spot".into(),
+            dates: vec![today.format("%Y-%m-%d").to_string()],
+            kecamatan: "bangil".into(),
+            desa: "Kalirejo".into(),
+            programme: vec![],
+            expected_opd_codes: vec!["DINSOS".into()],
+        })
+        .await
+        .expect("scheduled")
+        .into_inner()
+        .session
+        .expect("session");
+    let mut asked = ktp_question("spot-1");
+    asked.channel = Channel::OnSite as i32;
+    asked.session_id = session.session_id;
+    asked.category = "lainnya".into();
+    let q = sys
+        .intake
+        .submit_question(asked)
+        .await
+        .expect("accepted")
+        .into_inner();
+    in_triage(&sys, &q.question_id).await;
+
+    // The admin routes it the next day (a routing instance whose clock reads a day later).
+    let next_day = routing_instance(&sys, Clock::shifted(TimeDelta::days(1))).await;
+    let routed = eventually("the next day's routing to route it", || {
+        let (mut routing, id) = (next_day.client.clone(), q.question_id.clone());
+        async move {
+            let request = RouteManuallyRequest {
+                question_id: id,
+                opd_code: "DINSOS".into(),
+                reason: "Bantuan sosial".into(),
+            };
+            routing.route_manually(request).await.ok()
+        }
+    })
+    .await
+    .into_inner()
+    .routed
+    .expect("the event");
+    next_day.stop().await;
+
+    let mut db = sqlx::PgConnection::connect(&sys.settings.database_url)
+        .await
+        .expect("db");
+    let submitted_at: DateTime<Utc> =
+        sqlx::query_scalar("SELECT submitted_at FROM routing.questions WHERE question_id = $1::uuid")
+            .bind(&q.question_id)
+            .fetch_one(&mut db)
+            .await
+            .expect("routing knows the question");
+    let spot = routed
+        .on_the_spot_due_at
+        .expect("an on-site question is due on the spot");
+    let routed_at = routed.routed_at.expect("routed at");
+    assert!(
+        routed_at.seconds >= submitted_at.timestamp() + 24 * 3600 - 60,
+        "routed a day later"
+    );
+    assert_eq!(
+        spot.seconds,
+        WorkCalendar::default().end_of_local_day(submitted_at).timestamp(),
+        "the end of the session day it was asked on, not of the day it was routed"
+    );
+    assert!(spot.seconds < routed_at.seconds);
     sys.stop().await;
 }
