@@ -1,9 +1,14 @@
 //! End-to-end tests of the intake service's own capabilities: submission and its
 //! validation, idempotency, tickets, tracking, withdrawal and rating. Sessions and
-//! attendance are in `intake/sessions.rs`.
+//! attendance are in `intake/sessions.rs`, the server limit, simultaneous retries and
+//! the PIN's replay window in `intake/submission.rs`, what tracking shows in
+//! `intake/tracking.rs`, and the rating's working-day window in `intake/rating_window.rs`.
 
 mod lifecycle;
+mod rating_window;
 mod sessions;
+mod submission;
+mod tracking;
 
 use futures::TryStreamExt;
 use kenduren_proto::{
@@ -66,6 +71,14 @@ pub(crate) async fn tracked_as(
         }
     })
     .await
+}
+
+/// A connection to the test system's database (every service's schema in it).
+pub(crate) async fn db(sys: &TestSystem) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(&sys.settings.database_url)
+        .await
+        .expect("database")
 }
 
 /// DISPENDUKCAPIL's open inbox entry for `question_id`, if it is there.
@@ -195,6 +208,16 @@ async fn every_validation_rule_reports_its_field() {
                 let l = r.location.as_mut().expect("location");
                 (l.latitude, l.longitude) = (Some(-6.2), Some(106.8));
             },
+            "location.latitude",
+        ),
+        (
+            "a latitude needs its longitude",
+            |r| r.location.as_mut().expect("location").latitude = Some(-7.6),
+            "location.longitude",
+        ),
+        (
+            "a longitude needs its latitude",
+            |r| r.location.as_mut().expect("location").longitude = Some(112.8),
             "location.latitude",
         ),
         (
@@ -373,29 +396,5 @@ async fn a_wrong_pin_and_an_unknown_ticket_are_the_same_not_found() {
         .await
         .expect_err("wrong pin cannot withdraw");
     assert_eq!(withdraw.code(), Code::NotFound);
-    sys.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tracking_follows_routing_and_answering_as_they_happen() {
-    let sys = TestSystem::start().await;
-    let q = sys
-        .intake
-        .clone()
-        .submit_question(ktp("follow"))
-        .await
-        .expect("submitted")
-        .into_inner();
-    let routed = tracked_as(&sys, &q, QuestionStatus::Routed).await;
-    assert_eq!(routed.opd_code, "DISPENDUKCAPIL");
-    assert!(routed.due_at.is_some());
-    assert!(routed.answer.is_empty());
-    let answered = answered_question(&sys, "follow-2").await;
-    let t = track(&mut sys.intake.clone(), &answered.ticket, &answered.tracking_pin)
-        .await
-        .expect("tracked");
-    assert!(t.answer.contains("surat kehilangan"));
-    let steps: Vec<&str> = t.timeline.iter().map(|e| e.event_type.as_str()).collect();
-    assert_eq!(steps, ["QuestionSubmitted", "QuestionRouted", "QuestionAnswered"]);
     sys.stop().await;
 }

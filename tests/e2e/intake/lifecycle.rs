@@ -153,3 +153,58 @@ async fn a_good_rating_keeps_the_answer_and_an_answer_is_rated_once() {
     assert_eq!((t.status, t.rating), (QuestionStatus::Answered as i32, 4));
     sys.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawal_reasons_comments_and_stars_are_validated() {
+    let sys = TestSystem::start().await;
+    let q = answered_question(&sys, "notes").await;
+    // The limit is 1,000 characters (not bytes): 1,001 two-byte characters are refused.
+    let long = "é".repeat(1001);
+    let withdraw = sys
+        .intake
+        .clone()
+        .withdraw_question(WithdrawQuestionRequest {
+            ticket: q.ticket.clone(),
+            tracking_pin: q.tracking_pin.clone(),
+            reason: long.clone(),
+        })
+        .await
+        .expect_err("reason too long");
+    assert_eq!(bad_fields(&withdraw), ["reason"]);
+    type Breaker = fn(&mut RateAnswerRequest);
+    let rules: &[(&str, Breaker, &[&str])] = &[
+        ("a rating of 0", |r| r.rating = 0, &["rating"]),
+        ("a rating of 6", |r| r.rating = 6, &["rating"]),
+        (
+            "a comment of 1,001 characters",
+            |r| r.comment = "é".repeat(1001),
+            &["comment"],
+        ),
+        (
+            "both",
+            |r| {
+                r.rating = 0;
+                r.comment = "é".repeat(1001);
+            },
+            &["comment", "rating"],
+        ),
+    ];
+    for (rule, breaks, fields) in rules {
+        let mut req = rating(&q, 4);
+        breaks(&mut req);
+        let status = sys.intake.clone().rate_answer(req).await.expect_err(rule);
+        assert_eq!(bad_fields(&status), *fields, "{rule}");
+    }
+    // Exactly at the limit is fine, and nothing refused above was recorded.
+    let mut at_limit = rating(&q, 4);
+    at_limit.comment = "é".repeat(1000);
+    let rated = sys
+        .intake
+        .clone()
+        .rate_answer(at_limit)
+        .await
+        .expect("1,000 characters")
+        .into_inner();
+    assert_eq!(rated.status, QuestionStatus::Answered as i32);
+    sys.stop().await;
+}

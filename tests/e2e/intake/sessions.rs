@@ -1,6 +1,8 @@
 //! Sessions and attendance: scheduling (admins only), on-site submissions naming a
 //! session, and OPD check-ins counted as present, late or absent.
 
+use chrono::{DateTime, TimeZone, Utc};
+use kenduren_domain::calendar::wib;
 use kenduren_proto::{
     events::v1::{Channel, ProgrammeItem},
     intake::v1::{
@@ -59,6 +61,16 @@ async fn an_on_site_submission_needs_a_scheduled_session() {
         .await
         .expect_err("unknown session");
     assert_eq!(bad_fields(&refused), ["session_id"]);
+    // The unknown session is reported with every other bad field, not after them.
+    let mut also_bad = req.clone();
+    also_bad.text = "  ".into();
+    also_bad.citizen.as_mut().expect("citizen").email = "siti@".into();
+    let refused = sys
+        .intake
+        .submit_question(also_bad)
+        .await
+        .expect_err("empty text, unknown session, bad email");
+    assert_eq!(bad_fields(&refused), ["text", "session_id", "citizen.email"]);
 
     schedule(&sys, plan("km-2026-bangil", &["2026-03-04", "2026-03-05"])).await;
     req.request_id = "on-site-known".into();
@@ -159,14 +171,45 @@ async fn scheduling_a_session_again_is_safe_and_other_details_are_already_exists
     sys.stop().await;
 }
 
+/// 14:00 WIB on Wednesday 4 March 2026: an hour after a session on that day started.
+fn wednesday_afternoon() -> DateTime<Utc> {
+    wib()
+        .with_ymd_and_hms(2026, 3, 4, 14, 0, 0)
+        .single()
+        .expect("valid time")
+        .with_timezone(&Utc)
+}
+
+async fn attendance_of(sys: &TestSystem, session_id: &str) -> Vec<(String, bool, i32)> {
+    let got = sys
+        .intake
+        .clone()
+        .get_session(GetSessionRequest {
+            session_id: session_id.into(),
+        })
+        .await
+        .expect("read")
+        .into_inner()
+        .session
+        .expect("session");
+    got.attendance
+        .into_iter()
+        .map(|a| (a.opd_code, a.expected, a.status))
+        .collect()
+}
+
+fn row(opd: &str, expected: bool, status: AttendanceStatus) -> (String, bool, i32) {
+    (opd.to_owned(), expected, status as i32)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sessions_attendance_shows_who_came_late_and_who_stayed_away() {
-    let mut sys = TestSystem::start().await;
-    // A session already over: every check-in now is after its start, so late.
-    let s = schedule(&sys, plan("km-past", &["2025-01-15", "2025-01-16"])).await;
+async fn a_sessions_attendance_shows_who_came_late_and_who_is_still_awaited() {
+    let mut sys = TestSystem::start_at(wednesday_afternoon()).await;
+    // Started at 13:00 today, an hour ago: a check-in now is late.
+    schedule(&sys, plan("km-now", &["2026-03-04", "2026-03-05"])).await;
     let mut opd = as_role(&sys, "opd:DISPENDUKCAPIL").await;
     let own = opd
-        .check_in_opd(check_in("km-past", "DISPENDUKCAPIL"))
+        .check_in_opd(check_in("km-now", "DISPENDUKCAPIL"))
         .await
         .expect("an OPD checks itself in")
         .into_inner()
@@ -174,47 +217,32 @@ async fn a_sessions_attendance_shows_who_came_late_and_who_stayed_away() {
         .expect("attendance");
     assert_eq!((own.status, own.expected), (AttendanceStatus::Late as i32, true));
     let other = opd
-        .check_in_opd(check_in("km-past", "DINKES"))
+        .check_in_opd(check_in("km-now", "DINKES"))
         .await
         .expect_err("not itself");
     assert_eq!(other.code(), Code::PermissionDenied);
     // The desk checks in an OPD nobody expected.
     sys.intake
-        .check_in_opd(check_in("km-past", "DPUPR"))
+        .check_in_opd(check_in("km-now", "DPUPR"))
         .await
         .expect("desk checks in");
     // A retried check-in changes nothing.
     let retry = opd
-        .check_in_opd(check_in("km-past", "DISPENDUKCAPIL"))
+        .check_in_opd(check_in("km-now", "DISPENDUKCAPIL"))
         .await
         .expect("retry")
         .into_inner()
         .attendance
         .expect("attendance");
     assert_eq!(retry, own);
-
-    let got = sys
-        .intake
-        .get_session(GetSessionRequest {
-            session_id: s.session_id.clone(),
-        })
-        .await
-        .expect("read")
-        .into_inner()
-        .session
-        .expect("session");
-    let seen: Vec<(&str, bool, i32)> = got
-        .attendance
-        .iter()
-        .map(|a| (a.opd_code.as_str(), a.expected, a.status))
-        .collect();
+    // The session runs until tomorrow midnight: who has not come is awaited, not absent.
     assert_eq!(
-        seen,
+        attendance_of(&sys, "km-now").await,
         [
-            ("DISPENDUKCAPIL", true, AttendanceStatus::Late as i32),
-            ("DINKES", true, AttendanceStatus::Absent as i32),
-            ("BAPENDA", true, AttendanceStatus::Absent as i32),
-            ("DPUPR", false, AttendanceStatus::Late as i32),
+            row("DISPENDUKCAPIL", true, AttendanceStatus::Late),
+            row("DINKES", true, AttendanceStatus::Awaited),
+            row("BAPENDA", true, AttendanceStatus::Awaited),
+            row("DPUPR", false, AttendanceStatus::Late),
         ]
     );
     let unknown = sys
@@ -226,13 +254,62 @@ async fn a_sessions_attendance_shows_who_came_late_and_who_stayed_away() {
     let bad = sys
         .intake
         .check_in_opd(CheckInOpdRequest {
-            session_id: "km-past".into(),
+            session_id: "km-now".into(),
             opd_code: "NOPE".into(),
             representative: String::new(),
         })
         .await
         .expect_err("invalid");
     assert_eq!(bad_fields(&bad), ["opd_code", "representative"]);
+    sys.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checking_in_before_a_session_starts_is_present() {
+    let sys = TestSystem::start_at(wednesday_afternoon()).await;
+    schedule(&sys, plan("km-next-week", &["2026-03-11", "2026-03-12"])).await;
+    let mut opd = as_role(&sys, "opd:DINKES").await;
+    let early = opd
+        .check_in_opd(check_in("km-next-week", "DINKES"))
+        .await
+        .expect("checked in")
+        .into_inner()
+        .attendance
+        .expect("attendance");
+    assert_eq!(
+        (early.status, early.expected),
+        (AttendanceStatus::Present as i32, true)
+    );
+    assert_eq!(
+        attendance_of(&sys, "km-next-week").await,
+        [
+            row("DISPENDUKCAPIL", true, AttendanceStatus::Awaited),
+            row("DINKES", true, AttendanceStatus::Present),
+            row("BAPENDA", true, AttendanceStatus::Awaited),
+        ]
+    );
+    sys.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_session_ended_its_absentees_stay_absent() {
+    let mut sys = TestSystem::start_at(wednesday_afternoon()).await;
+    schedule(&sys, plan("km-past", &["2026-02-18", "2026-02-19"])).await;
+    let expected = ["DISPENDUKCAPIL", "DINKES", "BAPENDA"].map(|o| row(o, true, AttendanceStatus::Absent));
+    assert_eq!(attendance_of(&sys, "km-past").await, expected);
+    // A check-in two weeks later would have made an absence "late": it is refused.
+    let too_late = sys
+        .intake
+        .check_in_opd(check_in("km-past", "DINKES"))
+        .await
+        .expect_err("the session is over");
+    assert_eq!(too_late.code(), Code::FailedPrecondition);
+    assert!(
+        too_late.message().contains("ended") && too_late.message().contains("recorded absent"),
+        "{}",
+        too_late.message()
+    );
+    assert_eq!(attendance_of(&sys, "km-past").await, expected, "nothing changed");
     sys.stop().await;
 }
 
