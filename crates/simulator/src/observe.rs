@@ -113,26 +113,28 @@ fn absorb(q: &mut Question, t: &TrackQuestionResponse) -> bool {
         return false;
     }
     if q.first_answer.is_none() && q.answers > 0 {
-        let Some(at) = t
-            .timeline
-            .iter()
-            .find(|e| is(&e.event_type, "QuestionAnswered"))
-            .and_then(|e| e.at.as_ref().and_then(to_datetime))
+        let time_of = |ty: &str| {
+            t.timeline
+                .iter()
+                .find(|e| is(&e.event_type, ty))
+                .and_then(|e| e.at.as_ref().and_then(to_datetime))
+        };
+        let (Some(at), Some(submitted_at)) = (time_of("QuestionAnswered"), time_of("QuestionSubmitted"))
         else {
             return false;
         };
-        q.first_answer = Some(first_answer(q, at));
+        q.first_answer = Some(first_answer(q, submitted_at, at));
     }
     true
 }
 
-fn first_answer(q: &Question, at: DateTime<Utc>) -> FirstAnswer {
+/// The first answer's figures; "on the spot" means by the end of the day the citizen
+/// asked, whenever routing got to it.
+fn first_answer(q: &Question, submitted_at: DateTime<Utc>, at: DateTime<Utc>) -> FirstAnswer {
     FirstAnswer {
         at,
         within_due: q.due.is_none_or(|due| at <= due),
-        on_the_spot: q.on_site
-            && q.routed_at
-                .is_some_and(|r| at < WorkCalendar::default().end_of_local_day(r)),
+        on_the_spot: q.on_site && at < WorkCalendar::default().end_of_local_day(submitted_at),
     }
 }
 
