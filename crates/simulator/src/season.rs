@@ -210,7 +210,8 @@ impl Season<'_> {
             .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
             .collect();
         places.shuffle(&mut self.rng);
-        // The first session ended yesterday (WIB): whoever did not check in is absent.
+        // The first session ended yesterday (WIB): no one can check in any more, so every
+        // expected OPD is absent.
         // The others start tomorrow and every two weeks after: not checked in yet is
         // only awaited.
         let today = self.config.clock.now().with_timezone(&wib()).date_naive();
@@ -280,17 +281,28 @@ impl Season<'_> {
                     coming.push((*o).clone());
                 }
             }
+            // Once a session is over intake refuses a check-in: an absence stays one.
+            let over = crate::model::over(&self.model.sessions[i].dates, self.config.clock.now());
             for opd in coming {
                 let session_id = self.model.sessions[i].id.clone();
-                self.clients
+                let answer = self
+                    .clients
                     .opd_at_intake(&opd)?
                     .check_in_opd(CheckInOpdRequest {
-                        session_id,
+                        session_id: session_id.clone(),
                         opd_code: opd.clone(),
                         representative: format!("Kepala Bidang Pelayanan {opd}"),
                     })
-                    .await
-                    .during(|| format!("{opd} checking in"))?;
+                    .await;
+                match answer {
+                    Err(status) if over && status.code() == tonic::Code::FailedPrecondition => continue,
+                    Ok(_) if over => self.divergences.push(format!(
+                        "intake let {opd} check in at {session_id} after it ended"
+                    )),
+                    answer => {
+                        answer.during(|| format!("{opd} checking in"))?;
+                    }
+                }
                 self.model.sessions[i].checked_in.insert(opd);
                 self.stats.check_ins += 1;
             }
