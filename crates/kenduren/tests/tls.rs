@@ -1,10 +1,15 @@
-//! gRPC over TLS with mutual TLS required, and NATS over TLS: a question flows end to
-//! end, answering reaches intake over mutual TLS for the contact, and a caller without
-//! TLS or without a client certificate is turned away.
+//! gRPC over TLS and NATS over TLS, set up the two ways an operator can: in process
+//! (mutual TLS required: a question flows end to end, answering reaches intake over
+//! mutual TLS for the contact), and the `kenduren` binary configured only by the
+//! documented `KENDUREN_*TLS*` environment variables (server-only TLS, then mutual TLS
+//! once `KENDUREN_TLS_CLIENT_CA` is set). Each time a caller without TLS, or without a
+//! client certificate where one is required, is turned away by the transport: the
+//! refusals are health checks, which need no token, so they cannot pass by being
+//! UNAUTHENTICATED.
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command},
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -21,6 +26,9 @@ use sqlx::{Connection, Executor, PgConnection};
 use tonic::{
     service::interceptor::InterceptedService,
     transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
+};
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
 
 fn admin_url() -> String {
@@ -93,32 +101,142 @@ fn free_port() -> u16 {
         .port()
 }
 
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A database of its own on the test server, dropped by [`Scratch::drop_all`].
+struct Scratch {
+    id: String,
+    admin: PgConnection,
+    url: String,
+}
+
+impl Scratch {
+    async fn new() -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let mut admin = PgConnection::connect(&admin_url()).await.expect("postgres");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE kt_{id}")))
+            .await
+            .expect("create database");
+        let base = admin_url();
+        let url = format!("{}kt_{id}", &base[..=base.rfind('/').expect("path")]);
+        Self { id, admin, url }
+    }
+
+    fn stream(&self) -> String {
+        format!("KT_{}", self.id)
+    }
+
+    fn subject_prefix(&self) -> String {
+        format!("kt{}", &self.id[..12])
+    }
+
+    async fn drop_all(mut self) {
+        self.admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS kt_{} WITH (FORCE)",
+                self.id
+            )))
+            .await
+            .expect("drop database");
+    }
+}
+
+/// Why a health check got no answer.
+#[derive(Debug)]
+enum Refusal {
+    /// The connection was refused while it was being set up.
+    Connect(tonic::transport::Error),
+    /// The connection came up (TLS 1.3 lets a client finish its side first) but the
+    /// call failed.
+    Call(tonic::Status),
+}
+
+/// `grpc.health.v1.Health/Check` over `endpoint`: the serving status, or why there
+/// was none. Bounded, so a server that hangs on a stranger fails rather than stalls.
+async fn health(endpoint: Endpoint) -> Result<i32, Refusal> {
+    let channel = endpoint
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(Refusal::Connect)?;
+    let reply = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .map_err(Refusal::Call)?;
+    Ok(reply.into_inner().status)
+}
+
+/// The error chain of `e`, outermost first.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        text.push_str(&format!(": {cause}"));
+        next = cause.source();
+    }
+    text
+}
+
+/// The health check needs no token, so a server that served `endpoint` would answer
+/// it: only a refusal by the transport passes here. A status the client made from a
+/// broken connection carries the transport error as its source (its code varies with
+/// how the connection broke: INTERNAL for a peer not speaking HTTP/2, CANCELLED for one
+/// that hung up, UNKNOWN for a TLS alert); a status a server sent has no source.
+async fn assert_turned_away(endpoint: Endpoint, who: &str) {
+    match health(endpoint).await {
+        Ok(status) => panic!("{who} was answered: health status {status}"),
+        Err(Refusal::Connect(e)) => eprintln!("{who}: refused while connecting: {}", chain(&e)),
+        Err(Refusal::Call(status)) => {
+            let transport = std::error::Error::source(&status)
+                .is_some_and(|e| e.downcast_ref::<tonic::transport::Error>().is_some());
+            assert!(
+                transport,
+                "{who} was refused with {:?} ({}), not by the transport",
+                status.code(),
+                chain(&status)
+            );
+            eprintln!("{who}: connection broken at the first call: {}", chain(&status));
+        }
+    }
+}
+
+fn https(addr: impl std::fmt::Display, tls: ClientTlsConfig) -> Endpoint {
+    Endpoint::from_shared(format!("https://{addr}"))
+        .expect("uri")
+        .tls_config(tls)
+        .expect("tls")
+}
+
+fn http(addr: impl std::fmt::Display) -> Endpoint {
+    Endpoint::from_shared(format!("http://{addr}")).expect("uri")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_and_nats_talk_only_tls_and_mutual_tls_keeps_strangers_out() {
     let dir = std::env::temp_dir().join(format!("kenduren-tls-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let pki = Pki::new(&dir);
     let nats_port = free_port();
-    let mut nats = start_nats(&pki, nats_port);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", nats_port)).is_err() {
-        assert!(Instant::now() < deadline, "nats-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let nats = Reaped(start_nats(&pki, nats_port));
+    wait_for_port(nats_port, "nats-server");
 
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let mut admin = PgConnection::connect(&admin_url()).await.expect("postgres");
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE kt_{id}")))
-        .await
-        .expect("create database");
-    let base = admin_url();
+    let db = Scratch::new().await;
     let key_text = TokenKey::generate_base64();
     let settings = BackboneSettings {
-        database_url: format!("{}kt_{id}", &base[..=base.rfind('/').expect("path")]),
+        database_url: db.url.clone(),
         nats_url: format!("nats://127.0.0.1:{nats_port}"),
-        stream: format!("KT_{id}"),
-        subject_prefix: format!("kt{}", &id[..12]),
+        stream: db.stream(),
+        subject_prefix: db.subject_prefix(),
         auth_key: key_text.clone(),
         pool_size: 2,
         tls: TlsSettings {
@@ -208,43 +326,218 @@ async fn services_and_nats_talk_only_tls_and_mutual_tls_keeps_strangers_out() {
     };
     assert_eq!(question.contact.expect("contact over mutual TLS").name, "Ani");
 
-    // Plaintext, and TLS without a client certificate, are refused.
-    let plain = Endpoint::from_shared(format!("http://{}", a.intake))
-        .expect("uri")
-        .connect()
+    // The same health check that a caller with the client certificate gets answered
+    // is turned away in plaintext, and over TLS without a client certificate.
+    let ca_only = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pki.read("ca.pem")));
+    for addr in [a.intake, a.routing, a.answering, a.reporting] {
+        let served = health(https(addr, tls.clone()))
+            .await
+            .expect("health over mutual TLS");
+        assert_eq!(served, ServingStatus::Serving as i32, "{addr} over mutual TLS");
+        assert_turned_away(http(addr), &format!("a plaintext caller of {addr}")).await;
+        assert_turned_away(
+            https(addr, ca_only.clone()),
+            &format!("a caller of {addr} without a client certificate"),
+        )
         .await;
-    if let Ok(channel) = plain {
-        let refused = IntakeServiceClient::new(channel)
-            .track_question(kenduren_proto::intake::v1::TrackQuestionRequest::default())
-            .await;
-        assert!(refused.is_err(), "a plaintext call was answered");
-    }
-    let anonymous_tls = Endpoint::from_shared(format!("https://{}", a.intake))
-        .expect("uri")
-        .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pki.read("ca.pem"))))
-        .expect("tls")
-        .connect()
-        .await;
-    if let Ok(channel) = anonymous_tls {
-        let refused = IntakeServiceClient::new(channel)
-            .track_question(kenduren_proto::intake::v1::TrackQuestionRequest::default())
-            .await;
-        assert!(
-            refused.is_err(),
-            "a caller without a client certificate was answered"
-        );
     }
 
     let js = system.backbone.jetstream.clone();
     system.stop().await.expect("stops");
-    let _ = js.delete_stream(format!("KT_{id}")).await;
-    let _ = nats.kill();
-    let _ = nats.wait();
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS kt_{id} WITH (FORCE)"
-        )))
-        .await
-        .expect("drop database");
+    let _ = js.delete_stream(db.stream()).await;
+    drop(nats);
+    db.drop_all().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `kenduren intake` configured only through the environment, as in a container.
+struct Intake<'a> {
+    pki: &'a Pki,
+    db: &'a Scratch,
+    nats_port: u16,
+    port: u16,
+    key: &'a str,
+}
+
+impl Intake<'_> {
+    /// Starts the binary with server TLS and NATS TLS from `KENDUREN_*` variables;
+    /// `mutual` adds `KENDUREN_TLS_CLIENT_CA`, which makes a client certificate required.
+    fn start(&self, mutual: bool) -> Reaped {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kenduren"));
+        command
+            .arg("intake")
+            .env("KENDUREN_DATABASE_URL", &self.db.url)
+            .env(
+                "KENDUREN_NATS_URL",
+                format!("nats://127.0.0.1:{}", self.nats_port),
+            )
+            .env("KENDUREN_NATS_TLS_CA", self.pki.path("ca.pem"))
+            .env("KENDUREN_STREAM", self.db.stream())
+            .env("KENDUREN_SUBJECT_PREFIX", self.db.subject_prefix())
+            .env("KENDUREN_AUTH_KEY", self.key)
+            .env("KENDUREN_LISTEN_ADDR", format!("127.0.0.1:{}", self.port))
+            .env("KENDUREN_TLS_CERT", self.pki.path("server.pem"))
+            .env("KENDUREN_TLS_KEY", self.pki.path("server.key"))
+            .env("KENDUREN_METRICS_ADDR", "off")
+            .env("KENDUREN_POOL_SIZE", "2")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null());
+        if mutual {
+            command.env("KENDUREN_TLS_CLIENT_CA", self.pki.path("ca.pem"));
+        } else {
+            command.env_remove("KENDUREN_TLS_CLIENT_CA");
+        }
+        Reaped(command.spawn().expect("kenduren intake starts"))
+    }
+
+    /// Waits until a caller with `tls` gets SERVING.
+    async fn wait_serving(&self, tls: &ClientTlsConfig) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = health(https(format!("127.0.0.1:{}", self.port), tls.clone())).await;
+            if matches!(got, Ok(s) if s == ServingStatus::Serving as i32) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "intake over TLS never SERVING: {got:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// `kenduren submit` as the desk, TLS set by `KENDUREN_TLS_CA` and, with
+    /// `certificate`, `KENDUREN_TLS_CLIENT_CERT`/`_KEY`: whether it was accepted, and
+    /// what it printed.
+    fn submit(&self, certificate: bool) -> (bool, String) {
+        let token = TokenKey::from_base64(self.key)
+            .expect("key")
+            .mint("tls", &"desk".parse().expect("role"), Duration::from_secs(600))
+            .expect("token");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kenduren"));
+        command
+            .args(["submit", "--text", "KTP hilang", "--category", "kependudukan"])
+            .args([
+                "--kecamatan",
+                "Bangil",
+                "--name",
+                "Ani",
+                "--phone",
+                "081200000000",
+            ])
+            .env("KENDUREN_INTAKE_URL", format!("https://127.0.0.1:{}", self.port))
+            .env("KENDUREN_TOKEN", token)
+            .env("KENDUREN_TLS_CA", self.pki.path("ca.pem"))
+            .env_remove("KENDUREN_TLS_CLIENT_CERT")
+            .env_remove("KENDUREN_TLS_CLIENT_KEY");
+        if certificate {
+            command
+                .env("KENDUREN_TLS_CLIENT_CERT", self.pki.path("client.pem"))
+                .env("KENDUREN_TLS_CLIENT_KEY", self.pki.path("client.key"));
+        }
+        let out = command.output().expect("kenduren submit runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+}
+
+/// A process this test started, killed when dropped: also when an assertion fails, so
+/// a failing run leaves no server behind.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_takes_tls_from_the_environment_server_only_then_mutual() {
+    let dir = std::env::temp_dir().join(format!("kenduren-tls-env-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let pki = Pki::new(&dir);
+    let nats_port = free_port();
+    let nats = Reaped(start_nats(&pki, nats_port));
+    wait_for_port(nats_port, "nats-server");
+    let db = Scratch::new().await;
+    let key = TokenKey::generate_base64();
+    let intake = Intake {
+        pki: &pki,
+        db: &db,
+        nats_port,
+        port: free_port(),
+        key: &key,
+    };
+    let addr = format!("127.0.0.1:{}", intake.port);
+    let ca_only = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pki.read("ca.pem")));
+    let with_certificate = ca_only
+        .clone()
+        .identity(Identity::from_pem(pki.read("client.pem"), pki.read("client.key")));
+
+    // Server-only TLS: a caller that trusts the CA is served without a certificate of
+    // its own; a plaintext caller is not.
+    let child = intake.start(false);
+    intake.wait_serving(&ca_only).await;
+    let (accepted, printed) = intake.submit(false);
+    assert!(accepted, "submit over server-only TLS: {printed}");
+    assert!(printed.contains("ticket"), "no ticket printed: {printed}");
+    assert_turned_away(http(&addr), "a plaintext caller of server-only TLS").await;
+
+    // The submission reached the NATS server, which speaks only TLS.
+    let nats_tls = kenduren_bus::NatsTls {
+        ca: pki.path("ca.pem"),
+        client_cert: None,
+    };
+    let client = kenduren_bus::connect_with_tls(
+        &format!("nats://127.0.0.1:{nats_port}"),
+        "tls-test",
+        Some(&nats_tls),
+    )
+    .await
+    .expect("NATS over TLS");
+    let js = async_nats::jetstream::new(client);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let on_stream = match js.get_stream(db.stream()).await {
+            Ok(mut stream) => stream.info().await.map(|i| i.state.messages).unwrap_or(0),
+            Err(_) => 0,
+        };
+        if on_stream >= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the submission never reached NATS over TLS"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(child);
+
+    // With KENDUREN_TLS_CLIENT_CA set, a client certificate is required.
+    let child = intake.start(true);
+    intake.wait_serving(&with_certificate).await;
+    assert_turned_away(
+        https(&addr, ca_only.clone()),
+        "a caller without a client certificate of mutual TLS",
+    )
+    .await;
+    assert_turned_away(http(&addr), "a plaintext caller of mutual TLS").await;
+    let (accepted, printed) = intake.submit(false);
+    assert!(
+        !accepted,
+        "submit without a client certificate was accepted: {printed}"
+    );
+    let (accepted, printed) = intake.submit(true);
+    assert!(accepted, "submit with the client certificate: {printed}");
+    drop(child);
+
+    let _ = js.delete_stream(db.stream()).await;
+    drop(nats);
+    db.drop_all().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
