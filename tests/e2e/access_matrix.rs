@@ -201,15 +201,29 @@ pub(crate) async fn fixture(sys: &mut TestSystem) -> Fixture {
     }
 }
 
-/// Whether `got` is what `want` promises. A "yes" on a row where another OPD gets
-/// NOT_FOUND must not be NOT_FOUND either: there it would be a denial in disguise.
+/// Codes that say the service failed, not that the caller was refused or got the
+/// request wrong: an allowed call answered with one of these was not served.
+const SERVICE_FAILURES: [Code; 5] = [
+    Code::Internal,
+    Code::Unavailable,
+    Code::Unknown,
+    Code::Unimplemented,
+    Code::DataLoss,
+];
+
+/// Whether `got` is what `want` promises. A "yes" is served: not denied, and not a
+/// failure of the service (the deliberately minimal requests may still be
+/// INVALID_ARGUMENT, NOT_FOUND or FAILED_PRECONDITION). On a row where another OPD
+/// gets NOT_FOUND, a "yes" must not be NOT_FOUND either: there it would be a denial
+/// in disguise.
 pub(crate) fn matches(want: Expect, got: &Result<(), Status>, row_hides: bool) -> bool {
     let code = got.as_ref().err().map(Status::code);
     match want {
         Expect::Yes => {
             let denied = matches!(code, Some(Code::Unauthenticated | Code::PermissionDenied));
+            let failed = code.is_some_and(|c| SERVICE_FAILURES.contains(&c));
             let hidden = row_hides && code == Some(Code::NotFound);
-            !denied && !hidden
+            !denied && !failed && !hidden
         }
         Expect::Unauthenticated => code == Some(Code::Unauthenticated),
         Expect::PermissionDenied => code == Some(Code::PermissionDenied),
