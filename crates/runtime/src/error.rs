@@ -53,13 +53,29 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_) => Self::Unavailable(format!("database unavailable: {e}")),
-            other => Self::Internal(other.to_string()),
+        if database_unavailable(&e) {
+            Self::Unavailable(format!("database unavailable: {e}"))
+        } else {
+            Self::Internal(e.to_string())
         }
+    }
+}
+
+/// Whether `e` says the database cannot be reached or is restarting, so the caller
+/// should retry, rather than that the statement is wrong.
+fn database_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        // A restarting server answers a new connection's SSLRequest with garbage.
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_) => true,
+        // SQLSTATE class 08 (connection exception) and 57P (shutting down, starting up).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+        _ => false,
     }
 }
 
@@ -127,4 +143,22 @@ pub enum RuntimeError {
     /// A background task panicked or failed.
     #[error("task: {0}")]
     Task(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_is_down_or_restarting_is_unavailable_not_internal() {
+        let restarting = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        let down = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        for e in [restarting, down, sqlx::Error::PoolTimedOut] {
+            assert_eq!(Status::from(ApiError::from(e)).code(), Code::Unavailable);
+        }
+        assert_eq!(
+            Status::from(ApiError::from(sqlx::Error::RowNotFound)).code(),
+            Code::Internal
+        );
+    }
 }
