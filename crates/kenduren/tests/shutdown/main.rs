@@ -1,0 +1,6 @@
+//! The real binary, as an operator runs it: a signal in the middle of a burst reports
+//! NOT_SERVING first, exits 0 within the grace period, and loses nothing — every
+//! submission a client saw accepted is stored and published once intake is back.
+
+mod deployment;
+mod intake;
