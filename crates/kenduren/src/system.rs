@@ -163,7 +163,12 @@ impl RunningSystem {
                 first_error.get_or_insert(e);
             }
         }
-        // Drain so a NATS publish in flight is not cut off.
+        // Flush first: `drain` only queues the command, and the acks of the last messages
+        // handled would die with the process (they would come back after ack_wait).
+        // Then drain so a NATS publish in flight is not cut off.
+        if let Err(e) = self.backbone.nats.flush().await {
+            tracing::warn!(error = %e, "flushing the NATS connection failed");
+        }
         if let Err(e) = self.backbone.nats.drain().await {
             tracing::warn!(error = %e, "draining the NATS connection failed");
         }

@@ -237,7 +237,10 @@ impl Consumer {
         let mut received = 0usize;
         loop {
             let next = tokio::select! {
-                _ = shutdown.wait() => return BatchEnd::Shutdown,
+                _ = shutdown.wait() => {
+                    release(batch, Vec::new()).await;
+                    return BatchEnd::Shutdown;
+                }
                 next = batch.next() => next,
             };
             match next {
@@ -257,8 +260,9 @@ impl Consumer {
                         }
                     }
                     received += chunk.len();
-                    self.process_chunk(pool, handler, chunk, shutdown, db).await;
+                    let unhandled = self.process_chunk(pool, handler, chunk, shutdown, db).await;
                     if shutdown.requested() {
+                        release(batch, unhandled).await;
                         return BatchEnd::Shutdown;
                     }
                     if let Some(error) = failed {
@@ -287,6 +291,24 @@ impl Consumer {
 fn consumed(consumer: &str, outcome: &'static str) {
     metrics::counter!("kenduren_events_consumed_total", "consumer" => consumer.to_owned(), "outcome" => outcome)
         .increment(1);
+}
+
+/// Hands back what a stopping consumer received but did not handle (`unhandled`, and
+/// whatever else of the pull arrives), so the next instance gets it now rather than
+/// after `ack_wait`. The rest of a pull may still be in transit, so this listens briefly
+/// first; the naks go out only after the pull's subscription is gone, or the server would
+/// redeliver them straight into it. A nak counts as a delivery, as the redelivery after
+/// `ack_wait` would.
+async fn release(mut batch: pull::Batch, mut unhandled: Vec<jetstream::Message>) {
+    while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_millis(50), batch.next()).await {
+        unhandled.push(message);
+    }
+    drop(batch);
+    for message in unhandled {
+        if let Err(error) = message.ack_with(jetstream::AckKind::Nak(None)).await {
+            tracing::debug!(%error, "nak not sent; the server redelivers after ack_wait");
+        }
+    }
 }
 
 /// Aborts the advisory watcher when the runner returns or is dropped.

@@ -36,7 +36,8 @@ impl Delivery {
 
 impl Consumer {
     /// Handles the messages of one chunk: all decodable ones in one transaction when
-    /// that settles them, otherwise each on its own as [`Consumer::process`] does.
+    /// that settles them, otherwise each on its own as [`Consumer::process`] does. Returns
+    /// what a shutdown left unhandled.
     pub(super) async fn process_chunk<H: EventHandler>(
         &self,
         pool: &PgPool,
@@ -44,7 +45,7 @@ impl Consumer {
         messages: Vec<jetstream::Message>,
         shutdown: &mut Shutdown<'_>,
         db: &mut Outage,
-    ) {
+    ) -> Vec<jetstream::Message> {
         if messages.len() > 1 {
             let decoded: Vec<(jetstream::Message, CloudEvent)> = messages
                 .iter()
@@ -56,15 +57,17 @@ impl Consumer {
             // Undecodable messages are rare enough to take the one-by-one path that parks them.
             if decoded.len() == messages.len() && self.settle_chunk(pool, handler, &decoded).await {
                 db.recovered();
-                return;
+                return Vec::new();
             }
         }
-        for message in messages {
+        let mut messages = messages.into_iter();
+        while let Some(message) = messages.next() {
             self.process(pool, handler, message, shutdown, db).await;
             if shutdown.requested() {
-                return;
+                return messages.collect();
             }
         }
+        Vec::new()
     }
 
     /// Applies `chunk` in one transaction and settles every message; false, with nothing
