@@ -6,7 +6,7 @@ use kenduren_domain::{QuestionStatus, Transition};
 use kenduren_proto::AnyEvent;
 use kenduren_runtime::{
     convert::{channel_from_proto, channel_name, kind_from_proto, kind_name},
-    to_datetime,
+    to_datetime, LifecycleEvent,
 };
 use kenduren_store::{EventHandler, HandlerError};
 use sqlx::PgConnection;
@@ -59,7 +59,7 @@ impl EventHandler for Inboxes {
             }
             AnyEvent::QuestionRouted(e) => {
                 let id = parse_id(&e.question_id)?;
-                transition(conn, id, Transition::Route, event.id).await?;
+                transition(conn, id, e.transition(), event.id).await?;
                 assign(
                     conn,
                     id,
@@ -71,7 +71,7 @@ impl EventHandler for Inboxes {
             }
             AnyEvent::QuestionReassigned(e) => {
                 let id = parse_id(&e.question_id)?;
-                transition(conn, id, Transition::Reassign, event.id).await?;
+                transition(conn, id, e.transition(), event.id).await?;
                 assign(
                     conn,
                     id,
@@ -83,11 +83,11 @@ impl EventHandler for Inboxes {
             }
             AnyEvent::QuestionTriaged(e) => {
                 let id = parse_id(&e.question_id)?;
-                transition(conn, id, Transition::Triage, event.id).await?;
+                transition(conn, id, e.transition(), event.id).await?;
                 assign(conn, id, None, None, event.time).await
             }
             AnyEvent::QuestionWithdrawn(e) => {
-                transition(conn, parse_id(&e.question_id)?, Transition::Withdraw, event.id).await
+                transition(conn, parse_id(&e.question_id)?, e.transition(), event.id).await
             }
             AnyEvent::QuestionRescheduled(e) => {
                 // A reopened question's new clock: same OPD and status (the rating already
@@ -109,13 +109,7 @@ impl EventHandler for Inboxes {
                 Ok(())
             }
             AnyEvent::AnswerRated(e) => {
-                transition(
-                    conn,
-                    parse_id(&e.question_id)?,
-                    Transition::Rate { reopens: e.reopens },
-                    event.id,
-                )
-                .await
+                transition(conn, parse_id(&e.question_id)?, e.transition(), event.id).await
             }
             _ => Ok(()),
         }

@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use kenduren_bus::CloudEvent;
-use kenduren_domain::{QuestionStatus, Transition};
+use kenduren_domain::QuestionStatus;
 use kenduren_proto::{events::v1::HolidaysSet, AnyEvent};
-use kenduren_runtime::to_datetime;
+use kenduren_runtime::{to_datetime, transition_of};
 use kenduren_store::{EventHandler, HandlerError};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -20,28 +20,15 @@ impl EventHandler for Tracking {
     async fn handle(&self, conn: &mut PgConnection, event: &CloudEvent) -> Result<(), HandlerError> {
         let decoded =
             AnyEvent::decode(&event.ty, &event.data).map_err(|e| HandlerError::Poison(e.to_string()))?;
-        let (id, transition, summary) = match &decoded {
+        let (id, summary) = match &decoded {
             AnyEvent::HolidaysSet(e) => return holidays(conn, e).await,
-            AnyEvent::QuestionRouted(e) => (
-                &e.question_id,
-                Some(Transition::Route),
-                format!("Diteruskan ke {}", e.opd_code),
-            ),
-            AnyEvent::QuestionReassigned(e) => (
-                &e.question_id,
-                Some(Transition::Reassign),
-                format!("Dialihkan ke {}", e.to_opd_code),
-            ),
-            AnyEvent::QuestionTriaged(e) => (
-                &e.question_id,
-                Some(Transition::Triage),
-                "Ditelaah admin".to_owned(),
-            ),
+            AnyEvent::QuestionRouted(e) => (&e.question_id, format!("Diteruskan ke {}", e.opd_code)),
+            AnyEvent::QuestionReassigned(e) => (&e.question_id, format!("Dialihkan ke {}", e.to_opd_code)),
+            AnyEvent::QuestionTriaged(e) => (&e.question_id, "Ditelaah admin".to_owned()),
             // Routing restarted the clock (a low rating reopened the question): the
             // status changed with the rating, only the due date is new.
             AnyEvent::QuestionRescheduled(e) => (
                 &e.question_id,
-                None,
                 match e.due_at.as_ref().and_then(to_datetime) {
                     Some(due) => format!(
                         "Tenggat baru untuk {}: {}",
@@ -52,35 +39,20 @@ impl EventHandler for Tracking {
                     None => format!("Dijadwalkan ulang untuk {}", e.opd_code),
                 },
             ),
-            AnyEvent::QuestionEscalated(e) => {
-                (&e.question_id, None, format!("Dieskalasi ke tingkat {}", e.level))
-            }
-            AnyEvent::QuestionAcknowledged(e) => (
-                &e.question_id,
-                Some(Transition::Acknowledge),
-                format!("Diterima oleh {}", e.opd_code),
-            ),
-            AnyEvent::QuestionAnswered(e) => (
-                &e.question_id,
-                Some(Transition::Answer),
-                format!("Dijawab oleh {}", e.opd_code),
-            ),
-            AnyEvent::FollowUpPlanned(e) => (
-                &e.question_id,
-                Some(Transition::PlanFollowUp),
-                "Tindak lanjut direncanakan".to_owned(),
-            ),
-            AnyEvent::QuestionResolved(e) => {
-                (&e.question_id, Some(Transition::Resolve), "Selesai".to_owned())
-            }
+            AnyEvent::QuestionEscalated(e) => (&e.question_id, format!("Dieskalasi ke tingkat {}", e.level)),
+            AnyEvent::QuestionAcknowledged(e) => (&e.question_id, format!("Diterima oleh {}", e.opd_code)),
+            AnyEvent::QuestionAnswered(e) => (&e.question_id, format!("Dijawab oleh {}", e.opd_code)),
+            AnyEvent::FollowUpPlanned(e) => (&e.question_id, "Tindak lanjut direncanakan".to_owned()),
+            AnyEvent::QuestionResolved(e) => (&e.question_id, "Selesai".to_owned()),
             AnyEvent::AssignmentRejected(e) => (
                 &e.question_id,
-                Some(Transition::RejectAssignment),
                 format!("{} meneruskan kembali ke admin", e.opd_code),
             ),
             // Intake's own events and session events change nothing here.
             _ => return Ok(()),
         };
+        // Which lifecycle move the event is, as every service reads it.
+        let transition = transition_of(&decoded).map(|(_, t)| t);
         let question_id =
             Uuid::parse_str(id).map_err(|_| HandlerError::Poison(format!("bad question id {id:?}")))?;
         let current: Option<(String,)> =

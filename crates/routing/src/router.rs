@@ -10,7 +10,7 @@ use kenduren_domain::{
 use kenduren_proto::{events::v1 as ev, AnyEvent};
 use kenduren_runtime::{
     convert::{channel_from_proto, channel_name, kind_from_name, kind_from_proto, kind_name},
-    new_event, timestamp, to_datetime, Clock, ServiceContext,
+    new_event, timestamp, to_datetime, Clock, LifecycleEvent, ServiceContext,
 };
 use kenduren_store::{EventHandler, EventStore, ExpectedVersion, HandlerError};
 use sqlx::PgConnection;
@@ -51,7 +51,7 @@ impl EventHandler for Router {
             AnyEvent::QuestionSubmitted(e) => self.on_submitted(conn, event, e).await,
             AnyEvent::AssignmentRejected(e) => {
                 let id = parse_id(&e.question_id)?;
-                transition(conn, id, Transition::RejectAssignment).await?;
+                transition(conn, id, e.transition()).await?;
                 sqlx::query(
                     "UPDATE questions SET rejected_by = array_append(rejected_by, $2), opd_code = NULL WHERE question_id = $1",
                 )
@@ -64,31 +64,29 @@ impl EventHandler for Router {
                 self.route(conn, id, event.id).await
             }
             AnyEvent::QuestionAcknowledged(e) => {
-                transition(conn, parse_id(&e.question_id)?, Transition::Acknowledge).await
+                transition(conn, parse_id(&e.question_id)?, e.transition()).await
             }
             AnyEvent::QuestionAnswered(e) => {
                 let id = parse_id(&e.question_id)?;
-                transition(conn, id, Transition::Answer).await?;
+                transition(conn, id, e.transition()).await?;
                 // The answer stops the clock: no escalation for this assignment any more.
                 clock::stop(conn, id).await.map_err(transient)
             }
             AnyEvent::AnswerRated(e) => {
                 let id = parse_id(&e.question_id)?;
-                transition(conn, id, Transition::Rate { reopens: e.reopens }).await?;
+                transition(conn, id, e.transition()).await?;
                 if e.reopens {
                     self.reschedule(conn, id, event, e.rating).await?;
                 }
                 Ok(())
             }
-            AnyEvent::FollowUpPlanned(e) => {
-                transition(conn, parse_id(&e.question_id)?, Transition::PlanFollowUp).await
-            }
+            AnyEvent::FollowUpPlanned(e) => transition(conn, parse_id(&e.question_id)?, e.transition()).await,
             AnyEvent::QuestionResolved(e) => {
-                transition(conn, parse_id(&e.question_id)?, Transition::Resolve).await
+                transition(conn, parse_id(&e.question_id)?, e.transition()).await
             }
             AnyEvent::QuestionWithdrawn(e) => {
                 let id = parse_id(&e.question_id)?;
-                transition(conn, id, Transition::Withdraw).await?;
+                transition(conn, id, e.transition()).await?;
                 clock::stop(conn, id).await.map_err(transient)
             }
             // Routing's own events were applied when appended; the rest is not routing's concern.
@@ -232,7 +230,7 @@ impl Router {
                     )
                     .await
                     .map_err(transient)?;
-                transition(conn, id, Transition::Triage).await?;
+                transition(conn, id, triaged.transition()).await?;
                 sqlx::query(
                     "UPDATE questions SET triage_reason = $2, triaged_at = $3 WHERE question_id = $1",
                 )
