@@ -6,6 +6,14 @@ use kenduren_bus::async_nats::header::{HeaderMap, HeaderName, HeaderValue};
 /// Separates fields in a target's input (ASCII unit separator).
 pub const FIELD_SEPARATOR: u8 = 0x1f;
 
+/// Separates records (each a list of fields) in a target's input (ASCII record separator).
+pub const RECORD_SEPARATOR: u8 = 0x1e;
+
+/// Cuts `data` at [`RECORD_SEPARATOR`] into its records.
+pub fn split_records(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    data.split(|b| *b == RECORD_SEPARATOR)
+}
+
 /// Cuts `data` at [`FIELD_SEPARATOR`] into at most `n` fields (missing ones empty).
 pub fn split_fields(data: &[u8], n: usize) -> Vec<&[u8]> {
     let mut fields: Vec<&[u8]> = data.splitn(n, |b| *b == FIELD_SEPARATOR).collect();

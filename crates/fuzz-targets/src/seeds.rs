@@ -11,6 +11,8 @@ use kenduren_proto::events::v1 as ev;
 use prost::Message;
 use uuid::Uuid;
 
+mod admin;
+
 use crate::{input::headers_input, targets::fuzz_key, EVENT_TYPES, FIELD_SEPARATOR};
 
 /// One seed: its target, its file name and its bytes.
@@ -217,6 +219,7 @@ pub fn all() -> Vec<Seed> {
         ("opd_code", "DISPENDUKCAPIL".to_owned()),
         ("question_id", QUESTION_ID.to_owned()),
         ("role", "opd:DINKES".to_owned()),
+        ("category", "kependudukan".to_owned()),
     ] {
         seeds.push(seed("identifiers", name, text.into_bytes()));
     }
@@ -229,5 +232,6 @@ pub fn all() -> Vec<Seed> {
     if let Some(token) = token {
         seeds.push(seed("identifiers", "token", token.into_bytes()));
     }
+    seeds.extend(admin::all());
     seeds
 }

@@ -7,8 +7,8 @@ use bytes::Bytes;
 use kenduren_auth::{Role, TokenKey};
 use kenduren_bus::CloudEvent;
 use kenduren_domain::{
-    Catalogue, Channel, OpdCode, QuestionId, QuestionKind, ReferenceData, ReferenceSources, SubmissionDraft,
-    Ticket,
+    Catalogue, CategoryCode, Channel, OpdCode, QuestionId, QuestionKind, ReferenceData, ReferenceSources,
+    SubmissionDraft, Ticket,
 };
 use kenduren_proto::{AnyEvent, DecodeError};
 
@@ -94,13 +94,15 @@ fn catalogue() -> &'static Catalogue {
     })
 }
 
-const KINDS: [QuestionKind; 4] = [
+/// Every kind, in the order a target's kind byte picks them.
+pub(crate) const KINDS: [QuestionKind; 4] = [
     QuestionKind::Question,
     QuestionKind::Complaint,
     QuestionKind::Aspiration,
     QuestionKind::ServiceRequest,
 ];
-const CHANNELS: [Channel; 6] = [
+/// Every channel, in the order a target's channel byte picks them.
+pub(crate) const CHANNELS: [Channel; 6] = [
     Channel::OnSite,
     Channel::Web,
     Channel::Whatsapp,
@@ -109,12 +111,13 @@ const CHANNELS: [Channel; 6] = [
     Channel::Open311,
 ];
 
-fn text(field: &[u8]) -> String {
+/// A field as text, invalid UTF-8 replaced.
+pub(crate) fn text(field: &[u8]) -> String {
     String::from_utf8_lossy(field).into_owned()
 }
 
 /// An enum field: its first byte picks a value, or none when out of range.
-fn pick<T: Copy>(field: &[u8], values: &[T]) -> Option<T> {
+pub(crate) fn pick<T: Copy>(field: &[u8], values: &[T]) -> Option<T> {
     field.first().and_then(|b| values.get(usize::from(*b)).copied())
 }
 
@@ -162,7 +165,8 @@ pub fn fuzz_key() -> &'static TokenKey {
 }
 
 /// Identifiers and tokens as callers type or send them: the input, read as text, is
-/// parsed as a ticket, an OPD code, a question id and a role, and verified as a token.
+/// parsed as a ticket, an OPD code, a category code, a question id and a role, and
+/// verified as a token.
 pub fn identifiers(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
     if let Ok(ticket) = Ticket::parse(&s) {
@@ -178,6 +182,9 @@ pub fn identifiers(data: &[u8]) {
             kenduren_bus::validate_token(code.as_str()).is_ok(),
             "OPD code {code} is not a safe NATS subject token"
         );
+    }
+    if let Ok(category) = CategoryCode::parse(&s) {
+        assert_eq!(category.as_str(), s, "a category code is taken as typed");
     }
     if let Ok(id) = QuestionId::parse(&s) {
         assert_eq!(QuestionId::parse(&id.to_string()), Ok(id));

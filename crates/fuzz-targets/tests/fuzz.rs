@@ -95,6 +95,31 @@ fn identifier_and_token_parsing_survive_arbitrary_text() {
 }
 
 #[test]
+fn reference_data_parsing_survives_arbitrary_files() {
+    fuzz("reference_data");
+}
+
+#[test]
+fn routing_survives_arbitrary_rules_and_picks_the_first_match() {
+    fuzz("routing_rules");
+}
+
+#[test]
+fn holiday_file_parsing_survives_arbitrary_text() {
+    fuzz("holiday_file");
+}
+
+#[test]
+fn sla_deadlines_count_working_days_for_any_policy_and_calendar() {
+    fuzz("sla_deadlines");
+}
+
+#[test]
+fn request_fields_and_refusals_survive_arbitrary_values() {
+    fuzz("request_fields");
+}
+
+#[test]
 fn every_target_has_its_seeds() {
     for target in TARGETS {
         assert!(seed_dir(target).is_dir(), "seeds/{target} is missing");

@@ -6,8 +6,11 @@ use std::{collections::BTreeMap, fs, path::PathBuf};
 
 use bytes::Bytes;
 use kenduren_bus::CloudEvent;
-use kenduren_domain::{Channel, QuestionKind, ReferenceData, ReferenceSources, SubmissionDraft};
-use kenduren_fuzz_targets::{fuzz_key, seeds, split_fields, EVENT_TYPES, TARGETS};
+use kenduren_domain::{
+    calendar::parse_holiday_file, CategoryCode, Channel, OpdCode, QuestionKind, ReferenceData,
+    ReferenceSources, RouteDecision, RouteQuery, SubmissionDraft,
+};
+use kenduren_fuzz_targets::{fuzz_key, seeds, split_fields, split_records, EVENT_TYPES, TARGETS};
 use kenduren_proto::{AnyEvent, DecodeError};
 
 #[test]
@@ -69,6 +72,66 @@ fn the_submission_seed_is_a_valid_submission() {
     draft
         .validate(&reference.catalogue)
         .expect("the seed is a valid submission");
+}
+
+fn seed(target: &str, name: &str) -> Vec<u8> {
+    seeds::all()
+        .into_iter()
+        .find(|s| (s.target, s.name.as_str()) == (target, name))
+        .unwrap_or_else(|| panic!("no seed {target}/{name}"))
+        .data
+}
+
+#[test]
+fn the_reference_seeds_parse_and_the_small_one_routes_by_keyword() {
+    for name in ["shipped", "small"] {
+        let data = seed("reference_data", name);
+        let f: Vec<String> = split_fields(&data, 4)
+            .into_iter()
+            .map(|b| String::from_utf8(b.to_vec()).expect("text"))
+            .collect();
+        let reference = ReferenceData::parse(ReferenceSources {
+            opds: &f[0],
+            categories: &f[1],
+            rules: &f[2],
+            gazetteer: &f[3],
+        })
+        .unwrap_or_else(|e| panic!("reference_data/{name}: {e}"));
+        if name == "small" {
+            let q = RouteQuery {
+                category: "jalan",
+                kind: QuestionKind::Complaint,
+                kecamatan: "bangil",
+                text: "Lampu jalan mati",
+            };
+            assert!(matches!(
+                reference.rules.route(&q, &[]),
+                RouteDecision::Routed { rule_id, .. } if rule_id == "lampu"
+            ));
+        }
+    }
+}
+
+/// No rule of the routing seed is one the target drops as `UpsertRule` would refuse it.
+#[test]
+fn the_routing_seed_holds_a_question_and_three_acceptable_rules() {
+    let data = seed("routing_rules", "keyword_rule");
+    let records: Vec<&[u8]> = split_records(&data).collect();
+    assert_eq!(records.len(), 4);
+    for rule in &records[1..] {
+        let f = split_fields(rule, 7);
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).expect("text");
+        assert!(CategoryCode::parse(&text(f[1])).is_ok(), "{}", text(f[1]));
+        assert!(OpdCode::parse(&text(f[2])).is_ok(), "{}", text(f[2]));
+        assert!(text(f[3]).parse::<i32>().is_ok());
+    }
+}
+
+#[test]
+fn the_holiday_seed_is_a_valid_holiday_file() {
+    let data = seed("holiday_file", "shipped");
+    let file = parse_holiday_file(std::str::from_utf8(&data).expect("text")).expect("a valid file");
+    assert!(file.holidays.len() > 10);
 }
 
 /// Every message in events.proto is either an event `AnyEvent` decodes and
