@@ -59,6 +59,7 @@ impl fmt::Display for QuestionId {
 
 /// An agency's stable code, e.g. `DISPENDUKCAPIL`; also a NATS subject token.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct OpdCode(String);
 
 impl OpdCode {
@@ -89,6 +90,7 @@ impl fmt::Display for OpdCode {
 
 /// A code from the category catalogue, e.g. `kependudukan`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct CategoryCode(String);
 
 impl CategoryCode {
@@ -119,6 +121,7 @@ impl fmt::Display for CategoryCode {
 
 /// The human ticket code citizens quote, e.g. `KM-2026-000123`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Ticket(String);
 
 impl Ticket {
@@ -157,9 +160,66 @@ impl fmt::Display for Ticket {
     }
 }
 
+// Reading one from a file or the wire goes through `parse`, like every other way in.
+impl TryFrom<String> for OpdCode {
+    type Error = IdError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<OpdCode> for String {
+    fn from(v: OpdCode) -> Self {
+        v.0
+    }
+}
+
+// Reading one from a file or the wire goes through `parse`, like every other way in.
+impl TryFrom<String> for CategoryCode {
+    type Error = IdError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<CategoryCode> for String {
+    fn from(v: CategoryCode) -> Self {
+        v.0
+    }
+}
+
+// Reading one from a file or the wire goes through `parse`, like every other way in.
+impl TryFrom<String> for Ticket {
+    type Error = IdError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Ticket> for String {
+    fn from(v: Ticket) -> Self {
+        v.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_read_from_json_are_parsed_like_any_other() {
+        let opd: OpdCode = serde_json::from_str("\"DINKES\"").expect("a valid code");
+        assert_eq!(serde_json::to_string(&opd).ok().as_deref(), Some("\"DINKES\""));
+        assert!(
+            serde_json::from_str::<OpdCode>("\"dp.>\"").is_err(),
+            "a subject wildcard"
+        );
+        assert!(serde_json::from_str::<CategoryCode>("\"\"").is_err());
+        assert!(serde_json::from_str::<Ticket>("\"KM-26-1\"").is_err());
+    }
 
     #[test]
     fn opd_codes_are_upper_case_subject_tokens() {
