@@ -42,7 +42,10 @@ pub fn reference_data(data: &[u8]) {
     let codes: BTreeSet<&OpdCode> = reference.opds.iter().map(|o| &o.code).collect();
     assert_eq!(codes.len(), reference.opds.len(), "an OPD code listed twice");
     for code in &codes {
-        assert!(OpdCode::parse(code.as_str()).is_ok(), "OPD code {code} is not a subject token");
+        assert!(
+            OpdCode::parse(code.as_str()).is_ok(),
+            "OPD code {code} is not a subject token"
+        );
     }
     let catalogue = &reference.catalogue;
     let mut ids = BTreeSet::new();
