@@ -160,50 +160,26 @@ impl fmt::Display for Ticket {
     }
 }
 
-// Reading one from a file or the wire goes through `parse`, like every other way in.
-impl TryFrom<String> for OpdCode {
-    type Error = IdError;
+/// Reading one from a file or the wire goes through `parse`, like every other way in.
+macro_rules! parsed_on_deserialize {
+    ($($id:ident),*) => {$(
+        impl TryFrom<String> for $id {
+            type Error = IdError;
 
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$id> for String {
+            fn from(v: $id) -> Self {
+                v.0
+            }
+        }
+    )*};
 }
 
-impl From<OpdCode> for String {
-    fn from(v: OpdCode) -> Self {
-        v.0
-    }
-}
-
-// Reading one from a file or the wire goes through `parse`, like every other way in.
-impl TryFrom<String> for CategoryCode {
-    type Error = IdError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<CategoryCode> for String {
-    fn from(v: CategoryCode) -> Self {
-        v.0
-    }
-}
-
-// Reading one from a file or the wire goes through `parse`, like every other way in.
-impl TryFrom<String> for Ticket {
-    type Error = IdError;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<Ticket> for String {
-    fn from(v: Ticket) -> Self {
-        v.0
-    }
-}
+parsed_on_deserialize!(OpdCode, CategoryCode, Ticket);
 
 #[cfg(test)]
 mod tests {
