@@ -9,17 +9,17 @@ use std::process::{Command, Output};
 /// Exit code for configuration a service cannot start with (sysexits' EX_CONFIG).
 const EXIT_CONFIG: i32 = 78;
 
+#[allow(dead_code)]
+mod common;
+
 fn closed_port() -> u16 {
     // Bound and released at once: nothing listens there afterwards.
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    common::free_port()
 }
 
 /// Runs `kenduren <service>` with `KENDUREN_AUTH_KEY` set to `key` (unset for `None`).
 fn run(service: &str, key: Option<&str>) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kenduren"));
+    let mut command = Command::new(common::binary());
     command
         .arg(service)
         .env(

@@ -13,6 +13,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use common::{backbone_env, binary, free_port, mint, Reaped, Scratch};
+
 use kenduren::{reference, RunningSystem, ServiceAddrs};
 use kenduren_auth::{BearerToken, TokenKey};
 use kenduren_proto::{
@@ -22,7 +24,6 @@ use kenduren_proto::{
 };
 use kenduren_runtime::{BackboneSettings, TlsSettings};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use sqlx::{Connection, Executor, PgConnection};
 use tonic::{
     service::interceptor::InterceptedService,
     transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
@@ -31,10 +32,8 @@ use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
 
-fn admin_url() -> String {
-    std::env::var("KENDUREN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
+#[allow(dead_code)]
+mod common;
 
 struct Pki {
     dir: PathBuf,
@@ -93,14 +92,6 @@ fn start_nats(pki: &Pki, port: u16) -> Child {
         .expect("nats-server starts (install the nats-server package)")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -109,42 +100,42 @@ fn wait_for_port(port: u16, what: &str) {
     }
 }
 
-/// A database of its own on the test server, dropped by [`Scratch::drop_all`].
-struct Scratch {
-    id: String,
-    admin: PgConnection,
-    url: String,
+/// What both tests run against: a temporary directory holding a PKI, a nats-server
+/// there that only speaks TLS, and a scratch database.
+struct World {
+    dir: PathBuf,
+    pki: Pki,
+    nats_port: u16,
+    nats: Reaped,
+    db: Scratch,
 }
 
-impl Scratch {
-    async fn new() -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let mut admin = PgConnection::connect(&admin_url()).await.expect("postgres");
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE kt_{id}")))
-            .await
-            .expect("create database");
-        let base = admin_url();
-        let url = format!("{}kt_{id}", &base[..=base.rfind('/').expect("path")]);
-        Self { id, admin, url }
+impl World {
+    /// Everything set up under a fresh directory named `tag-<uuid>`.
+    async fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("{tag}-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let pki = Pki::new(&dir);
+        let nats_port = free_port();
+        let nats = Reaped(start_nats(&pki, nats_port));
+        wait_for_port(nats_port, "nats-server");
+        let db = Scratch::new().await;
+        Self {
+            dir,
+            pki,
+            nats_port,
+            nats,
+            db,
+        }
     }
 
-    fn stream(&self) -> String {
-        format!("KT_{}", self.id)
-    }
-
-    fn subject_prefix(&self) -> String {
-        format!("kt{}", &self.id[..12])
-    }
-
-    async fn drop_all(mut self) {
-        self.admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS kt_{} WITH (FORCE)",
-                self.id
-            )))
-            .await
-            .expect("drop database");
+    /// Deletes the stream through `js` (the private NATS speaks only TLS), stops that
+    /// NATS, drops the database and removes the directory.
+    async fn clean_up(self, js: &async_nats::jetstream::Context) {
+        let _ = js.delete_stream(self.db.stream()).await;
+        drop(self.nats);
+        self.db.drop_database().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -223,20 +214,14 @@ fn http(addr: impl std::fmt::Display) -> Endpoint {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_and_nats_talk_only_tls_and_mutual_tls_keeps_strangers_out() {
-    let dir = std::env::temp_dir().join(format!("kenduren-tls-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let pki = Pki::new(&dir);
-    let nats_port = free_port();
-    let nats = Reaped(start_nats(&pki, nats_port));
-    wait_for_port(nats_port, "nats-server");
-
-    let db = Scratch::new().await;
+    let world = World::new("kenduren-tls").await;
+    let (pki, db, nats_port) = (&world.pki, &world.db, world.nats_port);
     let key_text = TokenKey::generate_base64();
     let settings = BackboneSettings {
         database_url: db.url.clone(),
         nats_url: format!("nats://127.0.0.1:{nats_port}"),
         stream: db.stream(),
-        subject_prefix: db.subject_prefix(),
+        subject_prefix: db.prefix(),
         auth_key: key_text.clone(),
         pool_size: 2,
         tls: TlsSettings {
@@ -259,10 +244,7 @@ async fn services_and_nats_talk_only_tls_and_mutual_tls_keeps_strangers_out() {
     .await
     .expect("services start over TLS");
     let key = TokenKey::from_base64(&key_text).expect("key");
-    let token = |role: &str| {
-        key.mint("tls", &role.parse().expect("role"), Duration::from_secs(600))
-            .expect("token")
-    };
+    let token = |role: &str| mint(&key, "tls", role);
     let tls = ClientTlsConfig::new()
         .ca_certificate(Certificate::from_pem(pki.read("ca.pem")))
         .identity(Identity::from_pem(pki.read("client.pem"), pki.read("client.key")));
@@ -344,10 +326,7 @@ async fn services_and_nats_talk_only_tls_and_mutual_tls_keeps_strangers_out() {
 
     let js = system.backbone.jetstream.clone();
     system.stop().await.expect("stops");
-    let _ = js.delete_stream(db.stream()).await;
-    drop(nats);
-    db.drop_all().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    world.clean_up(&js).await;
 }
 
 /// `kenduren intake` configured only through the environment, as in a container.
@@ -363,25 +342,20 @@ impl Intake<'_> {
     /// Starts the binary with server TLS and NATS TLS from `KENDUREN_*` variables;
     /// `mutual` adds `KENDUREN_TLS_CLIENT_CA`, which makes a client certificate required.
     fn start(&self, mutual: bool) -> Reaped {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kenduren"));
-        command
-            .arg("intake")
-            .env("KENDUREN_DATABASE_URL", &self.db.url)
-            .env(
-                "KENDUREN_NATS_URL",
-                format!("nats://127.0.0.1:{}", self.nats_port),
-            )
-            .env("KENDUREN_NATS_TLS_CA", self.pki.path("ca.pem"))
-            .env("KENDUREN_STREAM", self.db.stream())
-            .env("KENDUREN_SUBJECT_PREFIX", self.db.subject_prefix())
-            .env("KENDUREN_AUTH_KEY", self.key)
-            .env("KENDUREN_LISTEN_ADDR", format!("127.0.0.1:{}", self.port))
-            .env("KENDUREN_TLS_CERT", self.pki.path("server.pem"))
-            .env("KENDUREN_TLS_KEY", self.pki.path("server.key"))
-            .env("KENDUREN_METRICS_ADDR", "off")
-            .env("KENDUREN_POOL_SIZE", "2")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null());
+        let mut command = Command::new(binary());
+        command.arg("intake");
+        backbone_env(
+            &mut command,
+            self.db,
+            &format!("nats://127.0.0.1:{}", self.nats_port),
+            self.key,
+        )
+        .env("KENDUREN_NATS_TLS_CA", self.pki.path("ca.pem"))
+        .env("KENDUREN_LISTEN_ADDR", format!("127.0.0.1:{}", self.port))
+        .env("KENDUREN_TLS_CERT", self.pki.path("server.pem"))
+        .env("KENDUREN_TLS_KEY", self.pki.path("server.key"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null());
         if mutual {
             command.env("KENDUREN_TLS_CLIENT_CA", self.pki.path("ca.pem"));
         } else {
@@ -410,11 +384,8 @@ impl Intake<'_> {
     /// `certificate`, `KENDUREN_TLS_CLIENT_CERT`/`_KEY`: whether it was accepted, and
     /// what it printed.
     fn submit(&self, certificate: bool) -> (bool, String) {
-        let token = TokenKey::from_base64(self.key)
-            .expect("key")
-            .mint("tls", &"desk".parse().expect("role"), Duration::from_secs(600))
-            .expect("token");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kenduren"));
+        let token = mint(&TokenKey::from_base64(self.key).expect("key"), "tls", "desk");
+        let mut command = Command::new(binary());
         command
             .args(["submit", "--text", "KTP hilang", "--category", "kependudukan"])
             .args([
@@ -445,30 +416,14 @@ impl Intake<'_> {
     }
 }
 
-/// A process this test started, killed when dropped: also when an assertion fails, so
-/// a failing run leaves no server behind.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_takes_tls_from_the_environment_server_only_then_mutual() {
-    let dir = std::env::temp_dir().join(format!("kenduren-tls-env-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let pki = Pki::new(&dir);
-    let nats_port = free_port();
-    let nats = Reaped(start_nats(&pki, nats_port));
-    wait_for_port(nats_port, "nats-server");
-    let db = Scratch::new().await;
+    let world = World::new("kenduren-tls-env").await;
+    let (pki, db, nats_port) = (&world.pki, &world.db, world.nats_port);
     let key = TokenKey::generate_base64();
     let intake = Intake {
-        pki: &pki,
-        db: &db,
+        pki,
+        db,
         nats_port,
         port: free_port(),
         key: &key,
@@ -536,8 +491,5 @@ async fn the_binary_takes_tls_from_the_environment_server_only_then_mutual() {
     assert!(accepted, "submit with the client certificate: {printed}");
     drop(child);
 
-    let _ = js.delete_stream(db.stream()).await;
-    drop(nats);
-    db.drop_all().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    world.clean_up(&js).await;
 }

@@ -7,31 +7,14 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
-use sqlx::{Connection, Executor, PgConnection};
+#[allow(dead_code)]
+mod common;
 
-fn admin_url() -> String {
-    std::env::var("KENDUREN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn nats_url() -> String {
-    std::env::var("KENDUREN_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-fn binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_kenduren"))
-}
+use common::{binary, dev_addrs_env, free_port, nats_url, Reaped, Scratch};
 
 /// What to do with one marked block of the README.
 #[derive(Debug, PartialEq)]
@@ -122,14 +105,14 @@ fn run_with_limit(command: &mut Command, limit: Duration) -> Output {
 
 /// `kenduren dev` in the background, stopped when dropped (also when the test fails).
 struct Dev {
-    child: Child,
+    _child: Reaped,
     log: PathBuf,
 }
 
 impl Drop for Dev {
+    /// Runs before the process is killed (fields drop after this): on Unix a process
+    /// still writing to the removed log only writes to an unlinked file.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
     }
 }
@@ -160,18 +143,9 @@ fn the_readme_walk_through_takes_a_question_to_answered_on_kenduren_dev() {
     );
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let database = format!("kt_{id}");
-    runtime.block_on(async {
-        let mut admin = PgConnection::connect(&admin_url()).await.expect("postgres");
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-            .await
-            .expect("create database");
-    });
-    let base = admin_url();
-    let database_url = format!("{}{database}", &base[..=base.rfind('/').expect("path")]);
-    let (stream, prefix) = (format!("KT_{id}"), format!("kt{}", &id[..12]));
+    let scratch = runtime.block_on(Scratch::new());
+    let id = scratch.id.clone();
+    let (stream, prefix) = (scratch.stream(), scratch.prefix());
     let ports = [free_port(), free_port(), free_port(), free_port()];
 
     let log = std::env::temp_dir().join(format!("kenduren-walk-through-{id}.log"));
@@ -179,19 +153,16 @@ fn the_readme_walk_through_takes_a_question_to_answered_on_kenduren_dev() {
     let mut command = Command::new(binary());
     command
         .arg("dev")
-        .env("KENDUREN_DATABASE_URL", &database_url)
+        .env("KENDUREN_DATABASE_URL", &scratch.url)
         .env("KENDUREN_METRICS_ADDR", "off")
         .env("KENDUREN_POOL_SIZE", "2")
-        .env("KENDUREN_INTAKE_ADDR", format!("127.0.0.1:{}", ports[0]))
-        .env("KENDUREN_ROUTING_ADDR", format!("127.0.0.1:{}", ports[1]))
-        .env("KENDUREN_ANSWERING_ADDR", format!("127.0.0.1:{}", ports[2]))
-        .env("KENDUREN_REPORTING_ADDR", format!("127.0.0.1:{}", ports[3]))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::from(file.try_clone().expect("log file")))
         .stderr(Stdio::from(file));
+    dev_addrs_env(&mut command, ports);
     deployment_env(&mut command, &stream, &prefix);
     let dev = Dev {
-        child: command.spawn().expect("kenduren dev starts"),
+        _child: Reaped(command.spawn().expect("kenduren dev starts")),
         log,
     };
 
@@ -267,18 +238,7 @@ fn the_readme_walk_through_takes_a_question_to_answered_on_kenduren_dev() {
 
     drop(dev);
     let _ = std::fs::remove_dir_all(&workdir);
-    runtime.block_on(async {
-        if let Ok(client) = async_nats::connect(nats_url()).await {
-            let _ = async_nats::jetstream::new(client).delete_stream(&stream).await;
-        }
-        let mut admin = PgConnection::connect(&admin_url()).await.expect("postgres");
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-            )))
-            .await
-            .expect("drop database");
-    });
+    runtime.block_on(scratch.drop_all());
 }
 
 #[test]

@@ -2,48 +2,14 @@
 
 use super::*;
 
-pub(crate) fn admin_url() -> String {
-    std::env::var("KENDUREN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-pub(crate) fn nats_url() -> String {
-    std::env::var("KENDUREN_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-pub(crate) type Authed = InterceptedService<tonic::transport::Channel, BearerToken>;
-
+/// A token for `role`, as the privacy test's subject.
 pub(crate) fn token(key: &TokenKey, role: &str) -> String {
-    key.mint(
-        "privacy-test",
-        &role.parse().expect("role"),
-        Duration::from_secs(600),
-    )
-    .expect("token")
+    mint(key, "privacy-test", role)
 }
 
+/// A channel to the service on `port` with a token for `role`, once it listens.
 pub(crate) async fn channel(port: u16, key: &TokenKey, role: &str) -> Authed {
-    let token = token(key, role);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(ch) = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-            .expect("uri")
-            .connect()
-            .await
-        {
-            return InterceptedService::new(ch, BearerToken::new(&token).expect("token"));
-        }
-        assert!(Instant::now() < deadline, "service on {port} did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    authed_channel(port, &token(key, role), Duration::from_secs(60)).await
 }
 
 pub(crate) async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
@@ -60,28 +26,13 @@ pub(crate) async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
     }
 }
 
-pub(crate) fn start_dev(
-    database_url: &str,
-    stream: &str,
-    prefix: &str,
-    key: &str,
-    ports: [u16; 4],
-    log: &std::path::Path,
-) -> Child {
+/// `kenduren dev` on `scratch` and `ports`, logging JSON at TRACE into `log`.
+pub(crate) fn start_dev(scratch: &Scratch, key: &str, ports: [u16; 4], log: &std::path::Path) -> Child {
     let file = std::fs::File::create(log).expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_kenduren"))
-        .arg("dev")
-        .env("KENDUREN_DATABASE_URL", database_url)
-        .env("KENDUREN_NATS_URL", nats_url())
-        .env("KENDUREN_STREAM", stream)
-        .env("KENDUREN_SUBJECT_PREFIX", prefix)
-        .env("KENDUREN_AUTH_KEY", key)
-        .env("KENDUREN_METRICS_ADDR", "off")
-        .env("KENDUREN_POOL_SIZE", "2")
-        .env("KENDUREN_INTAKE_ADDR", format!("127.0.0.1:{}", ports[0]))
-        .env("KENDUREN_ROUTING_ADDR", format!("127.0.0.1:{}", ports[1]))
-        .env("KENDUREN_ANSWERING_ADDR", format!("127.0.0.1:{}", ports[2]))
-        .env("KENDUREN_REPORTING_ADDR", format!("127.0.0.1:{}", ports[3]))
+    let mut command = Command::new(binary());
+    command.arg("dev");
+    backbone_env(&mut command, scratch, &nats_url(), key);
+    dev_addrs_env(&mut command, ports)
         .env("RUST_LOG", "trace")
         .env("KENDUREN_LOG_FORMAT", "json")
         .stdout(Stdio::from(file.try_clone().expect("log file")))
@@ -93,7 +44,7 @@ pub(crate) fn start_dev(
 /// `kenduren erase --ticket T` as an admin runs it, logging at TRACE; its stdout and
 /// its log.
 pub(crate) fn erase_cli(port: u16, admin_token: &str, ticket: &str) -> (String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kenduren"))
+    let out = Command::new(binary())
         .args(["erase", "--ticket", ticket, "--reason", "permintaan warga no. 17"])
         .env("KENDUREN_INTAKE_URL", format!("http://127.0.0.1:{port}"))
         .env("KENDUREN_TOKEN", admin_token)

@@ -10,7 +10,7 @@ use std::{
 };
 
 use futures::StreamExt;
-use kenduren_auth::{BearerToken, TokenKey};
+use kenduren_auth::TokenKey;
 use kenduren_proto::{
     answering::v1::{
         answering_service_client::AnsweringServiceClient, AnswerQuestionRequest, CitizenContact,
@@ -26,16 +26,22 @@ use kenduren_proto::{
         QuestionRow,
     },
 };
-use sqlx::{Connection, Executor, PgConnection};
-use tonic::{service::interceptor::InterceptedService, transport::Endpoint};
+use sqlx::PgConnection;
 
+#[allow(dead_code)]
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 
+use common::{
+    authed_channel, backbone_env, binary, dev_addrs_env, free_port, mint, nats_url, Authed, Scratch,
+};
 use harness::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizens_identity_appears_nowhere_but_the_sealed_store_and_erasure_reaches_all_their_tickets() {
-    let id = uuid::Uuid::new_v4().simple().to_string();
+    let scratch = Scratch::new().await;
+    let id = scratch.id.clone();
     let digits: String = id
         .chars()
         .filter(char::is_ascii_digit)
@@ -65,19 +71,12 @@ async fn a_citizens_identity_appears_nowhere_but_the_sealed_store_and_erasure_re
     .map(str::to_owned)
     .to_vec();
 
-    let mut admin = PgConnection::connect(&admin_url()).await.expect("postgres");
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE kt_{id}")))
-        .await
-        .expect("create database");
-    let base = admin_url();
-    let database_url = format!("{}kt_{id}", &base[..=base.rfind('/').expect("path")]);
-    let (stream, prefix) = (format!("KT_{id}"), format!("kt{}", &id[..12]));
+    let stream = scratch.stream();
     let key_text = TokenKey::generate_base64();
     let key = TokenKey::from_base64(&key_text).expect("key");
     let ports = [free_port(), free_port(), free_port(), free_port()];
     let log = std::env::temp_dir().join(format!("kenduren-privacy-{id}.log"));
-    let mut dev = start_dev(&database_url, &stream, &prefix, &key_text, ports, &log);
+    let mut dev = start_dev(&scratch, &key_text, ports, &log);
 
     let desk = IntakeServiceClient::new(channel(ports[0], &key, "desk").await);
     let submit = |request: SubmitQuestionRequest| {
@@ -143,9 +142,7 @@ async fn a_citizens_identity_appears_nowhere_but_the_sealed_store_and_erasure_re
 
     // Before erasure every readable column is searched too: identity in a column that
     // erasure clears would otherwise go unnoticed.
-    let mut db = PgConnection::connect(&database_url)
-        .await
-        .expect("service database");
+    let mut db = scratch.connect().await;
     let (mut found, control) = scan_postgres(&mut db, "before erasure", &needles, "akta kelahiran").await;
     assert!(
         control >= 4,
@@ -319,11 +316,6 @@ async fn a_citizens_identity_appears_nowhere_but_the_sealed_store_and_erasure_re
 
     let _ = js.delete_stream(&stream).await;
     drop(db);
-    admin
-        .execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS kt_{id} WITH (FORCE)"
-        )))
-        .await
-        .expect("drop database");
+    scratch.drop_database().await;
     let _ = std::fs::remove_file(&log);
 }

@@ -3,44 +3,27 @@
 //! them, stopped by a real signal, and a client that submits a burst of questions.
 
 use std::{
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Command, ExitStatus, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use futures::StreamExt;
-use kenduren_auth::{BearerToken, Role, TokenKey};
+use kenduren_auth::TokenKey;
 use kenduren_proto::{
     events::v1::{Channel, Location, QuestionKind},
     intake::v1::{intake_service_client::IntakeServiceClient, SubmitQuestionRequest},
 };
-use sqlx::{Connection, Executor, PgConnection};
-use tonic::{service::interceptor::InterceptedService, transport::Endpoint};
+use sqlx::PgConnection;
+use tonic::transport::Endpoint;
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
 
+use crate::common::{authed_channel, backbone_env, binary, mint, nats_url, Authed, Reaped, Scratch};
+
 /// KENDUREN_SHUTDOWN_GRACE given to every service: a stop must finish well inside it.
 pub const GRACE_SECONDS: u64 = 15;
-
-fn admin_url() -> String {
-    std::env::var("KENDUREN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// The NATS server the tests run against.
-pub fn nats_url() -> String {
-    std::env::var("KENDUREN_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
-
-/// A free port on the loopback interface.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
 
 /// The signal an operator stops a service with.
 #[derive(Debug, Clone, Copy)]
@@ -53,52 +36,35 @@ pub enum Signal {
 
 /// A deployment's isolated database, stream, subject prefix and signing key.
 pub struct Deployment {
-    id: String,
-    /// URL of the deployment's own database (every service has a schema in it).
-    pub database_url: String,
+    scratch: Scratch,
     key: String,
 }
 
 impl Deployment {
     /// Creates a fresh database; the stream appears when the first service starts.
     pub async fn new() -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let mut admin = PgConnection::connect(&admin_url()).await.expect("postgres");
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE kt_{id}")))
-            .await
-            .expect("create database");
-        let base = admin_url();
-        let database_url = format!("{}kt_{id}", &base[..=base.rfind('/').expect("url has a path")]);
         Self {
-            id,
-            database_url,
+            scratch: Scratch::new().await,
             key: TokenKey::generate_base64(),
         }
     }
 
     /// The deployment's JetStream stream.
     pub fn stream(&self) -> String {
-        format!("KT_{}", self.id)
+        self.scratch.stream()
     }
 
     /// The first token of every subject the deployment publishes.
     pub fn prefix(&self) -> String {
-        format!("kt{}", &self.id[..12])
+        self.scratch.prefix()
     }
 
     /// Starts `kenduren <service>` on `port`, configured only through the environment.
     pub fn start(&self, service: &'static str, port: u16) -> Process {
-        let child = Command::new(env!("CARGO_BIN_EXE_kenduren"))
-            .arg(service)
-            .env("KENDUREN_DATABASE_URL", &self.database_url)
-            .env("KENDUREN_NATS_URL", nats_url())
-            .env("KENDUREN_STREAM", self.stream())
-            .env("KENDUREN_SUBJECT_PREFIX", self.prefix())
-            .env("KENDUREN_AUTH_KEY", &self.key)
+        let mut command = Command::new(binary());
+        command.arg(service);
+        let child = backbone_env(&mut command, &self.scratch, &nats_url(), &self.key)
             .env("KENDUREN_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("KENDUREN_METRICS_ADDR", "off")
-            .env("KENDUREN_POOL_SIZE", "2")
             .env("KENDUREN_SHUTDOWN_GRACE", GRACE_SECONDS.to_string())
             // Long enough for a probe every 50 ms to see NOT_SERVING before the port closes.
             .env("KENDUREN_DRAIN_DELAY", "1")
@@ -106,58 +72,38 @@ impl Deployment {
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("kenduren {service} starts: {e}"));
-        Process { service, port, child }
+        Process {
+            service,
+            port,
+            child: Reaped(child),
+        }
     }
 
     /// An intake client with a desk token, on the intake listening at `port`.
     pub async fn intake_client(&self, port: u16) -> Intake {
-        let key = TokenKey::from_base64(&self.key).expect("key");
-        let token = key
-            .mint("burst", &Role::Desk, Duration::from_secs(600))
-            .expect("token");
-        let channel = Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect");
-        IntakeServiceClient::new(InterceptedService::new(
-            channel,
-            BearerToken::new(&token).expect("token"),
-        ))
+        let token = mint(&TokenKey::from_base64(&self.key).expect("key"), "burst", "desk");
+        IntakeServiceClient::new(authed_channel(port, &token, Duration::from_secs(10)).await)
     }
 
     /// A connection to the deployment's database.
     pub async fn db(&self) -> PgConnection {
-        PgConnection::connect(&self.database_url)
-            .await
-            .expect("service database")
+        self.scratch.connect().await
     }
 
     /// Deletes the stream and the database.
     pub async fn drop_all(self) {
-        let client = async_nats::connect(nats_url()).await.expect("nats");
-        let _ = async_nats::jetstream::new(client)
-            .delete_stream(self.stream())
-            .await;
-        let mut admin = PgConnection::connect(&admin_url()).await.expect("postgres");
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS kt_{} WITH (FORCE)",
-                self.id
-            )))
-            .await
-            .expect("drop database");
+        self.scratch.drop_all().await;
     }
 }
 
 /// Intake's client as the desk holds it.
-pub type Intake = IntakeServiceClient<InterceptedService<tonic::transport::Channel, BearerToken>>;
+pub type Intake = IntakeServiceClient<Authed>;
 
 /// One running `kenduren <service>` process.
 pub struct Process {
     service: &'static str,
     port: u16,
-    child: Child,
+    child: Reaped,
 }
 
 /// How a signalled process went away.
@@ -209,13 +155,13 @@ impl Process {
         };
         let signalled = Instant::now();
         assert!(Command::new("kill")
-            .args([name, &self.child.id().to_string()])
+            .args([name, &self.child.0.id().to_string()])
             .status()
             .expect("kill")
             .success());
         let mut saw_not_serving = false;
         loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
+            if let Some(status) = self.child.0.try_wait().expect("wait") {
                 return Stopped {
                     status,
                     took: signalled.elapsed(),
@@ -224,7 +170,7 @@ impl Process {
             }
             saw_not_serving |= self.health().await == Some(ServingStatus::NotServing as i32);
             if signalled.elapsed() > Duration::from_secs(GRACE_SECONDS + 5) {
-                let _ = self.child.kill();
+                let _ = self.child.0.kill();
                 panic!("{} did not exit within the grace period", self.service);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -249,16 +195,6 @@ impl Process {
             stopped.saw_not_serving,
             "{service}'s health never reported NOT_SERVING while draining"
         );
-    }
-}
-
-impl Drop for Process {
-    /// A failed test must not leave the binary running.
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 

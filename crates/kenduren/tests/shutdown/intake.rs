@@ -7,7 +7,10 @@ use std::{
     time::Duration,
 };
 
-use crate::deployment::{burst, free_port, nats_url, wait_for_count, Deployment, Signal};
+use crate::{
+    common::{free_port, nats_url},
+    deployment::{burst, wait_for_count, Deployment, Signal},
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_burst_loses_no_accepted_submission() {

@@ -3,6 +3,9 @@
 //! submission a client saw accepted is stored and published once intake is back, and
 //! every question a stopped routing had yet to handle is routed exactly once after.
 
+#[allow(dead_code)]
+#[path = "../common/mod.rs"]
+mod common;
 mod deployment;
 mod intake;
 mod routing;

@@ -11,7 +11,10 @@ use std::{
 use futures::TryStreamExt;
 use sqlx::PgConnection;
 
-use crate::deployment::{burst, free_port, nats_url, wait_for_count, Deployment, Signal};
+use crate::{
+    common::{free_port, nats_url},
+    deployment::{burst, wait_for_count, Deployment, Signal},
+};
 
 /// Questions in the burst; enough that routing is still busy when it is stopped.
 const QUESTIONS: usize = 400;
