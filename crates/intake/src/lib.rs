@@ -50,6 +50,7 @@ pub async fn run(
     if forgotten > 0 {
         tracing::info!(forgotten, "cleared tracking PINs past the replay window");
     }
+    tokio::spawn(forget_pins_every(PIN_SWEEP, ctx.clone(), shutdown.clone()));
     let api = Intake::new(ctx.clone(), reference, vault);
     let server = GrpcServer {
         service_name: "kenduren.intake.v1.IntakeService",
@@ -65,6 +66,33 @@ pub async fn run(
     widen_consumer(&ctx, &filter).await?;
     let consumer = service::consumer(&ctx, filter, projection::Tracking);
     service::run(ctx, server, consumer, listener, shutdown).await
+}
+
+/// How often readable PINs past the replay window are cleared while intake runs. A
+/// sweep of its own, not a statement after every submit: that cost every citizen a
+/// round trip (about a fifth of SubmitQuestion's throughput in `kenduren bench`).
+const PIN_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Clears PINs past the replay window every `period` until `shutdown`; a failed sweep
+/// is retried at the next one.
+async fn forget_pins_every(
+    period: std::time::Duration,
+    ctx: kenduren_runtime::ServiceContext,
+    shutdown: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.tick().await; // the first tick is now: start-up has just swept
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match submit::forget_old_pins(&ctx.pool, ctx.clock.now()).await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "cleared tracking PINs past the replay window"),
+            Err(e) => tracing::warn!(error = %e, "could not clear tracking PINs past the replay window"),
+        }
+    }
 }
 
 /// Deletes intake's durable consumer if an older version created it with a narrower

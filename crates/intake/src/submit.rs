@@ -245,11 +245,6 @@ impl Intake {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        // Outside the submission's transaction: clearing old PINs must never fail or
-        // slow a citizen's submission, and the next submission tries again.
-        if let Err(e) = forget_old_pins(&self.ctx.pool, now).await {
-            tracing::warn!(error = %e, "could not clear tracking PINs past the replay window");
-        }
         Ok(answer)
     }
 
