@@ -46,7 +46,6 @@ pub struct TestSystem {
     pub reporting: ReportingServiceClient<Authed>,
     pub settings: BackboneSettings,
     pub key: TokenKey,
-    database: String,
 }
 
 async fn channel(addr: std::net::SocketAddr) -> Channel {
@@ -141,7 +140,6 @@ impl TestSystem {
             system: Some(system),
             settings,
             key,
-            database,
         }
     }
 
@@ -186,20 +184,11 @@ impl TestSystem {
     /// Stops the services, deletes the stream and drops the database.
     pub async fn stop(mut self) {
         if let Some(system) = self.system.take() {
-            let js = system.backbone.jetstream.clone();
             system.stop().await.expect("services stop cleanly");
-            let _ = js.delete_stream(&self.settings.stream).await;
         }
-        let mut admin = PgConnection::connect(&admin_url())
-            .await
-            .expect("postgres reachable");
-        admin
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.database
-            )))
-            .await
-            .expect("drop test database");
+        // On a connection of its own: stopping drained and closed the system's, and a
+        // stream deleted through it was silently left behind.
+        drop_deployment(&self.settings).await;
     }
 }
 
