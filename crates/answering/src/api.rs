@@ -63,7 +63,7 @@ fn listed_opd<T>(request: &Request<T>, requested: &str) -> Result<String, Status
 
 #[tonic::async_trait]
 impl AnsweringService for Answering {
-    #[tracing::instrument(skip_all, fields(rpc.method = "ListInbox", opd_code = %request.get_ref().opd_code), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListInbox", opd_code = %kenduren_runtime::logged(&request.get_ref().opd_code)), err(level = "info"))]
     async fn list_inbox(
         &self,
         request: Request<ListInboxRequest>,
@@ -76,7 +76,7 @@ impl AnsweringService for Answering {
         Ok(Response::new(self.inbox(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetQuestion", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetQuestion", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn get_question(
         &self,
         request: Request<GetQuestionRequest>,
@@ -96,7 +96,7 @@ impl AnsweringService for Answering {
         Ok(Response::new(self.get_question(&req.question_id, reader).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "AcknowledgeQuestion", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "AcknowledgeQuestion", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn acknowledge_question(
         &self,
         request: Request<AcknowledgeQuestionRequest>,
@@ -110,7 +110,7 @@ impl AnsweringService for Answering {
         Ok(Response::new(self.acknowledge(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "AnswerQuestion", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "AnswerQuestion", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn answer_question(
         &self,
         request: Request<AnswerQuestionRequest>,
@@ -124,7 +124,7 @@ impl AnsweringService for Answering {
         Ok(Response::new(self.answer(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "PlanFollowUp", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "PlanFollowUp", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn plan_follow_up(
         &self,
         request: Request<PlanFollowUpRequest>,
@@ -138,7 +138,7 @@ impl AnsweringService for Answering {
         Ok(Response::new(self.plan_follow_up(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ResolveQuestion", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ResolveQuestion", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn resolve_question(
         &self,
         request: Request<ResolveQuestionRequest>,
@@ -152,7 +152,7 @@ impl AnsweringService for Answering {
         Ok(Response::new(self.resolve(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "RejectAssignment", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "RejectAssignment", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn reject_assignment(
         &self,
         request: Request<RejectAssignmentRequest>,
@@ -166,7 +166,7 @@ impl AnsweringService for Answering {
         Ok(Response::new(self.reject(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ListTemplates", opd_code = %request.get_ref().opd_code), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ListTemplates", opd_code = %kenduren_runtime::logged(&request.get_ref().opd_code)), err(level = "info"))]
     async fn list_templates(
         &self,
         request: Request<ListTemplatesRequest>,
@@ -179,7 +179,7 @@ impl AnsweringService for Answering {
         Ok(Response::new(self.list_templates(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "UpsertTemplate", opd_code = %request.get_ref().opd_code), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "UpsertTemplate", opd_code = %kenduren_runtime::logged(&request.get_ref().opd_code)), err(level = "info"))]
     async fn upsert_template(
         &self,
         request: Request<UpsertTemplateRequest>,

@@ -142,7 +142,7 @@ impl IntakeService for Intake {
         Ok(Response::new(self.check_in(req).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetCitizenContact", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetCitizenContact", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn get_citizen_contact(
         &self,
         request: Request<GetCitizenContactRequest>,

@@ -39,7 +39,7 @@ fn analyst_or_admin(role: &Role) -> bool {
 
 #[tonic::async_trait]
 impl ReportingService for Reporting {
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetQuestionTimeline", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetQuestionTimeline", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn get_question_timeline(
         &self,
         request: Request<GetQuestionTimelineRequest>,
@@ -90,7 +90,7 @@ impl ReportingService for Reporting {
         Ok(Response::new(GetOpdScorecardsResponse { scorecards }))
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "GetSessionReport", session_id = %request.get_ref().session_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "GetSessionReport", session_id = %kenduren_runtime::logged(&request.get_ref().session_id)), err(level = "info"))]
     async fn get_session_report(
         &self,
         request: Request<GetSessionReportRequest>,

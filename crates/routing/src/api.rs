@@ -86,7 +86,7 @@ impl RoutingService for Routing {
         ok(triage::list(&self.ctx, request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "RouteManually", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "RouteManually", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn route_manually(
         &self,
         request: Request<pb::RouteManuallyRequest>,
@@ -95,7 +95,7 @@ impl RoutingService for Routing {
         ok(triage::route_manually(&self.ctx, request.into_inner()).await)
     }
 
-    #[tracing::instrument(skip_all, fields(rpc.method = "ReassignQuestion", question_id = %request.get_ref().question_id), err(level = "info"))]
+    #[tracing::instrument(skip_all, fields(rpc.method = "ReassignQuestion", question_id = %kenduren_runtime::logged(&request.get_ref().question_id)), err(level = "info"))]
     async fn reassign_question(
         &self,
         request: Request<pb::ReassignQuestionRequest>,
