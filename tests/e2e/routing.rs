@@ -15,7 +15,8 @@ use kenduren_proto::{
     intake::v1::SubmitQuestionResponse,
     routing::v1::{
         routing_service_client::RoutingServiceClient, DeleteRuleRequest, ExplainRouteRequest,
-        ListTriageRequest, ReassignQuestionRequest, RouteManuallyRequest, Rule, UpsertRuleRequest,
+        GetSlaPolicyRequest, ListTriageRequest, ReassignQuestionRequest, RouteManuallyRequest, Rule,
+        SlaPolicy, UpsertRuleRequest,
     },
     AnyEvent,
 };
@@ -26,6 +27,17 @@ use crate::{
     support::{eventually, Authed, TestSystem},
     walking_skeleton::ktp_question,
 };
+
+/// The SLA policy in force, as `routing`'s caller reads it.
+pub(crate) async fn sla_policy(routing: &mut RoutingServiceClient<Authed>) -> SlaPolicy {
+    routing
+        .get_sla_policy(GetSlaPolicyRequest {})
+        .await
+        .expect("read")
+        .into_inner()
+        .policy
+        .expect("policy")
+}
 
 /// Submits a question of `category` and returns what the desk got back.
 pub(crate) async fn submit(sys: &mut TestSystem, request_id: &str, category: &str) -> SubmitQuestionResponse {

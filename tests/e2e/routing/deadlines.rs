@@ -3,13 +3,12 @@
 
 use kenduren_domain::{calendar::wib, parse_holidays, WorkCalendar};
 use kenduren_proto::routing::v1::{
-    routing_service_client::RoutingServiceClient, GetSlaPolicyRequest, RunEscalationsRequest, SlaPolicy,
-    UpdateSlaPolicyRequest,
+    routing_service_client::RoutingServiceClient, RunEscalationsRequest, SlaPolicy, UpdateSlaPolicyRequest,
 };
 
 use super::{
     escalation::{after_due, sweep},
-    in_inbox, submit,
+    in_inbox, sla_policy, submit,
 };
 use crate::support::{eventually, TestSystem};
 
@@ -42,14 +41,7 @@ fn one_working_day_after(answer_due: &prost_types::Timestamp) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn level_two_comes_after_the_configured_number_of_working_days() {
     let mut sys = TestSystem::start().await;
-    let policy = sys
-        .routing
-        .get_sla_policy(GetSlaPolicyRequest {})
-        .await
-        .expect("read")
-        .into_inner()
-        .policy
-        .expect("policy");
+    let policy = sla_policy(&mut sys.routing).await;
     assert_eq!(policy.level2_after_working_days, 3, "the default");
     sys.routing
         .update_sla_policy(UpdateSlaPolicyRequest {

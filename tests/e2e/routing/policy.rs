@@ -8,15 +8,15 @@ use kenduren_proto::{
     events::v1::{Channel, Holiday, QuestionKind, SlaTarget},
     intake::v1::{intake_service_client::IntakeServiceClient, ScheduleSessionRequest},
     routing::v1::{
-        routing_service_client::RoutingServiceClient, GetSlaPolicyRequest, ListHolidaysRequest, Opd,
-        RouteManuallyRequest, SetHolidaysRequest, SlaPolicy, UpdateSlaPolicyRequest, UpsertOpdRequest,
+        routing_service_client::RoutingServiceClient, ListHolidaysRequest, Opd, RouteManuallyRequest,
+        SetHolidaysRequest, SlaPolicy, UpdateSlaPolicyRequest, UpsertOpdRequest,
     },
 };
 use kenduren_runtime::Clock;
 use sqlx::Connection;
 use tonic::Code;
 
-use super::{escalation::routing_instance, in_inbox, in_triage, submit};
+use super::{escalation::routing_instance, in_inbox, in_triage, sla_policy, submit};
 use crate::{
     support::{eventually, TestSystem},
     walking_skeleton::ktp_question,
@@ -29,13 +29,7 @@ async fn the_sla_policy_and_holidays_are_admin_data_and_every_change_is_an_audit
         sys.channel_with_token(sys.addrs().routing, &sys.token("desk"))
             .await,
     );
-    let policy = as_desk
-        .get_sla_policy(GetSlaPolicyRequest {})
-        .await
-        .expect("read")
-        .into_inner()
-        .policy
-        .expect("policy");
+    let policy = sla_policy(&mut as_desk).await;
     assert_eq!(
         (policy.answer_working_days, policy.resolution_days),
         (5, 60),
@@ -206,14 +200,7 @@ async fn the_sla_policy_and_holidays_are_admin_data_and_every_change_is_an_audit
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_for_one_kind_and_channel_gives_those_questions_an_earlier_due_date() {
     let mut sys = TestSystem::start().await;
-    let defaults = sys
-        .routing
-        .get_sla_policy(GetSlaPolicyRequest {})
-        .await
-        .expect("read")
-        .into_inner()
-        .policy
-        .expect("policy");
+    let defaults = sla_policy(&mut sys.routing).await;
     let target = SlaTarget {
         kind: QuestionKind::Complaint as i32,
         channel: Channel::Whatsapp as i32,
@@ -229,14 +216,7 @@ async fn a_target_for_one_kind_and_channel_gives_those_questions_an_earlier_due_
         })
         .await
         .expect("updated");
-    let read = sys
-        .routing
-        .get_sla_policy(GetSlaPolicyRequest {})
-        .await
-        .expect("read")
-        .into_inner()
-        .policy
-        .expect("policy");
+    let read = sla_policy(&mut sys.routing).await;
     assert_eq!(read.targets, [target], "the target round-trips");
     assert_eq!(read.answer_working_days, defaults.answer_working_days);
 
