@@ -46,10 +46,6 @@ pub async fn run(
     if sealed > 0 {
         tracing::info!(sealed, "sealed contacts an older version stored in plaintext");
     }
-    let forgotten = submit::forget_old_pins(&ctx.pool, ctx.clock.now()).await?;
-    if forgotten > 0 {
-        tracing::info!(forgotten, "cleared tracking PINs past the replay window");
-    }
     tokio::spawn(forget_pins_every(PIN_SWEEP, ctx.clone(), shutdown.clone()));
     let api = Intake::new(ctx.clone(), reference, vault);
     let server = GrpcServer {
@@ -73,15 +69,14 @@ pub async fn run(
 /// round trip (about a fifth of SubmitQuestion's throughput in `kenduren bench`).
 const PIN_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Clears PINs past the replay window every `period` until `shutdown`; a failed sweep
-/// is retried at the next one.
+/// Clears PINs past the replay window at once and then every `period` until
+/// `shutdown`; a failed sweep is retried at the next one.
 async fn forget_pins_every(
     period: std::time::Duration,
     ctx: kenduren_runtime::ServiceContext,
     shutdown: CancellationToken,
 ) {
     let mut ticks = tokio::time::interval(period);
-    ticks.tick().await; // the first tick is now: start-up has just swept
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
