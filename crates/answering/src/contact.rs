@@ -18,6 +18,17 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
+/// The service's own calls to intake: its bearer token, and the caller's trace context
+/// so the contact look-up joins the question's trace.
+#[derive(Debug, Clone)]
+struct Outgoing(BearerToken);
+
+impl tonic::service::Interceptor for Outgoing {
+    fn call(&mut self, request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        kenduren_telemetry::TracingInterceptor.call(self.0.call(request)?)
+    }
+}
+
 /// How long an OPD waits for intake before seeing "contact unavailable".
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(800);
 
@@ -35,7 +46,7 @@ pub(crate) enum Lookup {
 /// Where and how answering asks intake for contacts.
 #[derive(Clone)]
 pub struct IntakeContacts {
-    target: Option<InterceptedService<Channel, BearerToken>>,
+    target: Option<InterceptedService<Channel, Outgoing>>,
     timeout: Duration,
 }
 
@@ -92,9 +103,9 @@ impl IntakeContacts {
         if let Some(tls) = tls {
             endpoint = endpoint.tls_config(tls).map_err(|e| bad_url(&e))?;
         }
-        let bearer = BearerToken::new(service_token)?;
+        let outgoing = Outgoing(BearerToken::new(service_token)?);
         Ok(Self {
-            target: Some(InterceptedService::new(endpoint.connect_lazy(), bearer)),
+            target: Some(InterceptedService::new(endpoint.connect_lazy(), outgoing)),
             timeout,
         })
     }
@@ -143,6 +154,7 @@ impl IntakeContacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic::service::Interceptor;
 
     #[tokio::test]
     async fn an_unreachable_intake_makes_the_contact_unavailable_not_an_error() {
@@ -154,5 +166,19 @@ mod tests {
             IntakeContacts::disabled().fetch(&QuestionId::new()).await,
             Lookup::Unavailable
         );
+    }
+
+    #[test]
+    fn calls_to_intake_carry_the_token_and_the_callers_trace() {
+        let _exporter = kenduren_telemetry::install_in_memory_exporter();
+        let caller = tracing::info_span!("caller");
+        let traceparent = kenduren_telemetry::span_traceparent(&caller).expect("the caller is traced");
+        let mut outgoing = Outgoing(BearerToken::new("abc").expect("token fits a header"));
+        let request = caller
+            .in_scope(|| outgoing.call(tonic::Request::new(())))
+            .expect("intercepted");
+        let get = |key: &str| request.metadata().get(key).and_then(|v| v.to_str().ok());
+        assert_eq!(get("authorization"), Some("Bearer abc"));
+        assert_eq!(get("traceparent"), Some(traceparent.as_str()));
     }
 }

@@ -5,13 +5,9 @@
 mod role;
 mod token;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use tonic::{
-    metadata::{MetadataMap, MetadataValue},
-    service::Interceptor,
-    Request, Status,
-};
+use tonic::{metadata::MetadataValue, service::Interceptor, Request, Status};
 
 pub use role::{Role, RoleError};
 pub use token::{AuthError, Principal, TokenKey};
@@ -80,21 +76,7 @@ pub fn authorize<T>(
     }
 }
 
-/// Writes the current trace context into a call's metadata; see [`propagate_trace_context`].
-pub type ContextInjector = fn(&mut MetadataMap);
-
-static TRACE_CONTEXT: OnceLock<ContextInjector> = OnceLock::new();
-
-/// Makes every [`BearerToken`] call also carry the caller's trace context, written by
-/// `inject` (the services pass `kenduren_telemetry::inject_into_metadata`). Process-wide,
-/// like OpenTelemetry's global propagator, and set once: later calls change nothing.
-/// This crate stays free of OpenTelemetry; without it, calls carry the token only.
-pub fn propagate_trace_context(inject: ContextInjector) {
-    let _ = TRACE_CONTEXT.set(inject);
-}
-
-/// Client side: attaches `authorization: Bearer <token>` to every call, and the current
-/// trace context once [`propagate_trace_context`] has been called.
+/// Client side: attaches `authorization: Bearer <token>` to every call.
 #[derive(Clone)]
 pub struct BearerToken {
     header: Option<MetadataValue<tonic::metadata::Ascii>>,
@@ -124,9 +106,6 @@ impl Interceptor for BearerToken {
         if let Some(h) = &self.header {
             request.metadata_mut().insert("authorization", h.clone());
         }
-        if let Some(inject) = TRACE_CONTEXT.get() {
-            inject(request.metadata_mut());
-        }
         Ok(request)
     }
 }
@@ -135,20 +114,14 @@ impl Interceptor for BearerToken {
 mod tests {
     use super::*;
 
-    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-    fn fixed_context(metadata: &mut MetadataMap) {
-        metadata.insert("traceparent", MetadataValue::from_static(TRACEPARENT));
-    }
-
     #[test]
-    fn bearer_token_calls_carry_the_token_and_the_trace_context() {
-        propagate_trace_context(fixed_context);
+    fn bearer_token_calls_carry_the_token() {
         let mut bearer = BearerToken::new("abc").expect("token fits a header");
         let request = bearer.call(Request::new(())).expect("intercepted");
-        let metadata = request.metadata();
-        let get = |key: &str| metadata.get(key).and_then(|v| v.to_str().ok());
-        assert_eq!(get("authorization"), Some("Bearer abc"));
-        assert_eq!(get("traceparent"), Some(TRACEPARENT));
+        let got = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(got, Some("Bearer abc"));
     }
 }

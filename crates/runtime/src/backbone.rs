@@ -110,9 +110,6 @@ impl Backbone {
         let key = TokenKey::from_base64(&settings.auth_key)
             .map_err(|e| RuntimeError::Config(format!("KENDUREN_AUTH_KEY: {e}")))?;
         let auth = AuthInterceptor::new(Arc::new(key));
-        // Calls between services (answering asking intake for a contact) carry the
-        // caller's trace context next to their bearer token.
-        kenduren_auth::propagate_trace_context(kenduren_telemetry::inject_into_metadata);
         let subjects = Subjects::new(&settings.subject_prefix)?;
         let nats = kenduren_bus::connect_with_tls(
             &settings.nats_url,
