@@ -24,7 +24,7 @@ use requests::{send, CASES};
 /// Every table an RPC writes: each service's events, and the tables calls write
 /// beside an event or without one (answer templates are written with no event).
 /// Projections fed from the stream are left out: they move on their own.
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 15] = [
     "intake.events",
     "intake.requests",
     "intake.sessions",
@@ -35,6 +35,7 @@ const TABLES: [&str; 14] = [
     "routing.opds",
     "routing.rules",
     "routing.holidays",
+    "routing.sla_policy",
     "routing.sla_targets",
     "answering.events",
     "answering.answer_templates",

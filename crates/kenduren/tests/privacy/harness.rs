@@ -164,6 +164,23 @@ pub(crate) async fn contact_of(opd: &AnsweringServiceClient<Authed>, id: &str) -
         .contact
 }
 
+/// The contact GetQuestion shows for `id`, which must be served (no contact is `None`;
+/// a refused call fails the test rather than passing for an erased contact).
+pub(crate) async fn served_contact(opd: &AnsweringServiceClient<Authed>, id: &str) -> Option<CitizenContact> {
+    let request = GetQuestionRequest {
+        question_id: id.into(),
+        opd_code: String::new(),
+    };
+    opd.clone()
+        .get_question(request)
+        .await
+        .expect("GetQuestion still served")
+        .into_inner()
+        .question
+        .expect("the question")
+        .contact
+}
+
 pub(crate) fn submission(request_id: &str, name: &str, phone: &str, email: &str) -> SubmitQuestionRequest {
     SubmitQuestionRequest {
         request_id: request_id.into(),

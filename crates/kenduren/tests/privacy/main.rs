@@ -178,17 +178,17 @@ async fn a_citizens_identity_appears_nowhere_but_the_sealed_store_and_erasure_re
     cli_logs.push_str(&cli_log);
 
     assert_eq!(
-        contact_of(&opd, ids[0]).await,
+        served_contact(&opd, ids[0]).await,
         None,
         "contact readable after erasure"
     );
     assert_eq!(
-        contact_of(&opd, ids[1]).await,
+        served_contact(&opd, ids[1]).await,
         None,
         "her other ticket kept her identity"
     );
     assert_eq!(
-        contact_of(&opd, ids[2]).await.as_ref(),
+        served_contact(&opd, ids[2]).await.as_ref(),
         contacts.get(2),
         "another citizen's contact stays"
     );
