@@ -177,6 +177,10 @@ async fn fill(database_url: &str, questions: u64, progress: bool) -> Result<Expe
         "session_opds",
         "scorecard_days",
         "scorecard_months",
+        "escalation_days",
+        "escalation_months",
+        "attendance_days",
+        "attendance_months",
     ] {
         // VACUUM sets the visibility map, as autovacuum would on a settled table.
         conn.execute(sqlx::AssertSqlSafe(format!("VACUUM ANALYZE {table}")))
