@@ -3,8 +3,8 @@
 //! with who made it.
 
 use kenduren_proto::EventMessage;
-use kenduren_runtime::{new_event, ApiError, ServiceContext};
-use kenduren_store::ExpectedVersion;
+use kenduren_runtime::{new_event, ServiceContext};
+use kenduren_store::{ExpectedVersion, StoreError};
 use sqlx::PgConnection;
 
 /// Appends `message` to `stream` (e.g. `opd-DINKES`) on `<prefix>.v1.routing.<name>`.
@@ -13,7 +13,7 @@ pub(crate) async fn record<M: EventMessage>(
     conn: &mut PgConnection,
     stream: &str,
     message: &M,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     let subject = ctx.subjects.routing(M::NAME);
     // Any version: the row lock taken by the caller orders writers; a concurrent append
     // that still collides is refused by the store as a conflict (ABORTED).
@@ -24,6 +24,6 @@ pub(crate) async fn record<M: EventMessage>(
             ExpectedVersion::Any,
             vec![new_event(message, subject, None, ctx.clock.now())],
         )
-        .await?;
-    Ok(())
+        .await
+        .map(drop)
 }

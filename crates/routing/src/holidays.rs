@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use kenduren_domain::calendar::{parse_holiday_file, HolidayCalendar};
 use kenduren_proto::{events::v1 as ev, EventMessage};
-use kenduren_runtime::{new_event, timestamp, RuntimeError, ServiceContext};
-use kenduren_store::ExpectedVersion;
+use kenduren_runtime::{timestamp, RuntimeError, ServiceContext};
 use prost::Message;
 use sqlx::PgConnection;
 
@@ -89,15 +88,7 @@ async fn announce(ctx: &ServiceContext, conn: &mut PgConnection) -> Result<(), R
             actor: SEED_ACTOR.to_owned(),
             set_at: Some(timestamp(ctx.clock.now())),
         };
-        let subject = ctx.subjects.routing(ev::HolidaysSet::NAME);
-        ctx.store
-            .append(
-                &mut *conn,
-                &format!("holidays-{year}"),
-                ExpectedVersion::Any,
-                vec![new_event(&event, subject, None, ctx.clock.now())],
-            )
-            .await?;
+        crate::audit::record(ctx, conn, &format!("holidays-{year}"), &event).await?;
     }
     Ok(())
 }
