@@ -43,6 +43,7 @@ fn settings(args: &BackboneArgs, auth_key: String) -> BackboneSettings {
         stream_replicas: args.stream_replicas,
         pool_size: args.pool_size,
         clock: kenduren_runtime::Clock::shifted(chrono::TimeDelta::seconds(args.clock_shift_seconds)),
+        reference_dir: args.reference_dir.clone(),
     }
 }
 

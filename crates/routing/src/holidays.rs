@@ -19,11 +19,11 @@ const SHIPPED_HOLIDAYS: &str = include_str!("../../../data/holidays.json");
 /// Who the seeded calendar's `HolidaysSet` events name as actor.
 const SEED_ACTOR: &str = "seed";
 
-/// The holiday file in force: `holidays.json` in `KENDUREN_REFERENCE_DIR` if it has one,
+/// The holiday file in force: `holidays.json` in the reference directory if it has one,
 /// else the shipped file; refused whole if anything in it is malformed.
-fn load_file() -> Result<HolidayCalendar, RuntimeError> {
-    let text = match std::env::var_os("KENDUREN_REFERENCE_DIR")
-        .map(|d| std::path::PathBuf::from(d).join("holidays.json"))
+fn load_file(reference_dir: Option<&std::path::Path>) -> Result<HolidayCalendar, RuntimeError> {
+    let text = match reference_dir
+        .map(|d| d.join("holidays.json"))
         .filter(|p| p.exists())
     {
         Some(path) => std::fs::read_to_string(&path)
@@ -38,8 +38,11 @@ fn load_file() -> Result<HolidayCalendar, RuntimeError> {
 /// `seed`) unless one was ever announced — without that, consumers such as reporting
 /// would count working hours on holidays until an admin first set a year. Then warns
 /// about every year the file marks incomplete that an admin has not replaced.
-pub(crate) async fn seed(ctx: &ServiceContext) -> Result<(), RuntimeError> {
-    let file = load_file()?;
+pub(crate) async fn seed(
+    ctx: &ServiceContext,
+    reference_dir: Option<&std::path::Path>,
+) -> Result<(), RuntimeError> {
+    let file = load_file(reference_dir)?;
     let mut tx = ctx.pool.begin().await?;
     // Serialises concurrent first starts of several instances.
     sqlx::query("LOCK TABLE holidays IN EXCLUSIVE MODE")
@@ -131,6 +134,20 @@ fn set_by_admin(payload: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_admins_holiday_file_in_the_reference_directory_replaces_the_shipped_one() {
+        let dir = std::env::temp_dir().join(format!("kenduren-holidays-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        let one_day = r#"{"years": [{"year": 2030, "complete": true}],
+                          "holidays": [{"date": "2030-01-01", "name": "Tahun Baru"}]}"#;
+        std::fs::write(dir.join("holidays.json"), one_day).expect("written");
+        let replaced = load_file(Some(&dir)).map(|c| c.holidays.len());
+        let shipped = load_file(None).map(|c| c.holidays.len());
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(replaced.ok(), Some(1));
+        assert!(shipped.is_ok_and(|n| n > 1), "the shipped calendar has many days");
+    }
 
     fn set_by(actor: &str) -> Vec<u8> {
         ev::HolidaysSet {

@@ -42,7 +42,7 @@ pub async fn run(
 ) -> Result<(), RuntimeError> {
     let ctx = backbone.service(NAME, &MIGRATIONS).await?;
     seed::seed_if_empty(&ctx.pool, &reference).await?;
-    holidays::seed(&ctx).await?;
+    holidays::seed(&ctx, backbone.settings.reference_dir.as_deref()).await?;
     let server = GrpcServer {
         service_name: "kenduren.routing.v1.RoutingService",
         routes: tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(

@@ -38,6 +38,9 @@ pub struct BackboneSettings {
     pub tls: TlsSettings,
     /// Where every timestamp the services write comes from (see [`Clock`]).
     pub clock: Clock,
+    /// An admin's replacement reference files (`KENDUREN_REFERENCE_DIR`); `None`: the
+    /// shipped ones.
+    pub reference_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for BackboneSettings {
@@ -54,6 +57,7 @@ impl Default for BackboneSettings {
             drain_delay: Duration::ZERO,
             tls: TlsSettings::default(),
             clock: Clock::system(),
+            reference_dir: None,
         }
     }
 }
