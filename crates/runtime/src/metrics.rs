@@ -4,9 +4,11 @@
 //! service, method, code, consumer and outcome only: never ids.
 
 use std::{
-    collections::BTreeMap,
     net::SocketAddr,
-    sync::{Mutex, OnceLock},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        OnceLock,
+    },
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -125,24 +127,21 @@ where
     }
 }
 
-/// Events handled per consumer by one instance (one [`crate::Backbone`]). Prometheus
-/// counts the same per process (`kenduren_events_consumed_total`); this tells apart
-/// instances sharing a process, as in `kenduren dev` and the tests.
+/// Events handled by one instance (one [`crate::Backbone`]), all its consumers together.
+/// Prometheus counts the same per process (`kenduren_events_consumed_total`); this tells
+/// apart instances sharing a process, as in `kenduren dev` and the tests.
 #[derive(Debug, Default)]
-pub struct HandledCounts(Mutex<BTreeMap<&'static str, u64>>);
+pub struct HandledCounts(AtomicU64);
 
 impl HandledCounts {
-    /// Counts one event handled by `consumer`.
-    pub fn add(&self, consumer: &'static str) {
-        // A poisoned lock only means another handler panicked mid-increment: keep counting.
-        let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *counts.entry(consumer).or_default() += 1;
+    /// Counts one event handled.
+    pub fn add(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Events `consumer` has handled in this instance.
-    pub fn get(&self, consumer: &str) -> u64 {
-        let counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        counts.get(consumer).copied().unwrap_or(0)
+    /// Events this instance has handled.
+    pub fn total(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
     }
 }
 

@@ -40,7 +40,7 @@ impl<H: EventHandler> EventHandler for Traced<H> {
             .instrument(span)
             .await;
         if handled.is_ok() {
-            self.2.add(self.1);
+            self.2.add();
         }
         handled
     }
