@@ -236,10 +236,7 @@ async fn single(name: &'static str, args: ServiceArgs, default_port: u16) -> Res
         }
         _ => kenduren_reporting::run(&backbone, listener, shutdown).await,
     };
-    // `drain` only queues the command: flush first, or the acks of the last messages
-    // handled can die with the process and those messages come back after ack_wait.
-    backbone.nats.flush().await.ok();
-    backbone.nats.drain().await.ok();
+    backbone.close_nats().await;
     result.with_context(|| format!("{name} stopped with an error"))
 }
 

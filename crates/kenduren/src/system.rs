@@ -163,15 +163,7 @@ impl RunningSystem {
                 first_error.get_or_insert(e);
             }
         }
-        // Flush first: `drain` only queues the command, and the acks of the last messages
-        // handled would die with the process (they would come back after ack_wait).
-        // Then drain so a NATS publish in flight is not cut off.
-        if let Err(e) = self.backbone.nats.flush().await {
-            tracing::warn!(error = %e, "flushing the NATS connection failed");
-        }
-        if let Err(e) = self.backbone.nats.drain().await {
-            tracing::warn!(error = %e, "draining the NATS connection failed");
-        }
+        self.backbone.close_nats().await;
         first_error.map_or(Ok(()), Err)
     }
 

@@ -109,6 +109,20 @@ pub struct ServiceContext {
 }
 
 impl Backbone {
+    /// Closes the NATS connection at shutdown without losing what is in flight: flush
+    /// first, because `drain` only queues its command and the acks of the last messages
+    /// handled would die with the process (they would come back after `ack_wait`); then
+    /// drain, so a publish in flight is not cut off. Failures are logged, not returned:
+    /// the process is stopping either way.
+    pub async fn close_nats(&self) {
+        if let Err(e) = self.nats.flush().await {
+            tracing::warn!(error = %e, "flushing the NATS connection failed");
+        }
+        if let Err(e) = self.nats.drain().await {
+            tracing::warn!(error = %e, "draining the NATS connection failed");
+        }
+    }
+
     /// Connects to NATS and creates or updates the stream.
     pub async fn connect(settings: BackboneSettings) -> Result<Self, RuntimeError> {
         let key = TokenKey::from_base64(&settings.auth_key)
