@@ -1,9 +1,9 @@
 //! Each text field's own limit, one case per field at every RPC that takes text: a
 //! request valid in every other way, with that one field just over its limit (well
 //! under the server's 256 KiB message limit), is INVALID_ARGUMENT naming exactly that
-//! field. Limits counted in characters are exceeded with two-byte characters, so a
-//! check that counted bytes would refuse the valid length too, and one that counted
-//! nothing lets the call through.
+//! field; a check that counted nothing lets the call through. (Exactly at the limit is
+//! checked per field where the domain tests it, e.g. the rating comment in
+//! `intake/lifecycle.rs`; this table does not tell characters from bytes.)
 
 use kenduren_proto::{
     answering::v1::{self as ans, answering_service_client::AnsweringServiceClient},
