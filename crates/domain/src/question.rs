@@ -72,6 +72,30 @@ pub struct Catalogue {
     pub incomplete_villages: BTreeSet<String>,
 }
 
+impl Catalogue {
+    /// The gazetteer's spelling of kecamatan `wanted` (matched ignoring ASCII case).
+    pub fn kecamatan(&self, wanted: &str) -> Option<&str> {
+        self.gazetteer
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(wanted))
+            .map(String::as_str)
+    }
+
+    /// The gazetteer's spelling of `desa` in `kecamatan` (as [`Catalogue::kecamatan`]
+    /// names it), or `desa` as written where that kecamatan's list is not complete;
+    /// `None` when a complete list lacks it.
+    pub fn village(&self, kecamatan: &str, desa: &str) -> Option<String> {
+        let villages = self.gazetteer.get(kecamatan)?;
+        match villages.iter().find(|v| v.eq_ignore_ascii_case(desa)) {
+            Some(v) => Some(v.clone()),
+            None if villages.is_empty() || self.incomplete_villages.contains(kecamatan) => {
+                Some(desa.to_owned())
+            }
+            None => None,
+        }
+    }
+}
+
 /// A submission as it arrived, before validation (enum fields already decoded;
 /// `None` means missing or unknown).
 #[derive(Debug, Clone, Default)]
@@ -256,11 +280,7 @@ impl SubmissionDraft {
 
     fn place(&self, catalogue: &Catalogue, bad: &mut Vec<FieldViolation>) -> (String, String) {
         let wanted = self.kecamatan.trim();
-        let Some((kecamatan, villages)) = catalogue
-            .gazetteer
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(wanted))
-        else {
+        let Some(kecamatan) = catalogue.kecamatan(wanted) else {
             bad.push(FieldViolation::new(
                 "location.kecamatan",
                 format!("kecamatan {wanted:?} tidak ada di Kabupaten Pasuruan"),
@@ -269,27 +289,24 @@ impl SubmissionDraft {
         };
         let desa = self.desa.trim();
         if desa.is_empty() {
-            return (kecamatan.clone(), String::new());
+            return (kecamatan.to_owned(), String::new());
         }
-        match villages.iter().find(|v| v.eq_ignore_ascii_case(desa)) {
-            Some(v) => (kecamatan.clone(), v.clone()),
-            // Not listed, but the list is known to have gaps: take the citizen's word.
-            None if villages.is_empty() || catalogue.incomplete_villages.contains(kecamatan) => {
-                if desa.chars().count() > MAX_DESA_CHARS {
-                    bad.push(FieldViolation::new(
-                        "location.desa",
-                        format!("nama desa/kelurahan paling banyak {MAX_DESA_CHARS} karakter"),
-                    ));
-                    return (kecamatan.clone(), String::new());
-                }
-                (kecamatan.clone(), desa.to_owned())
+        match catalogue.village(kecamatan, desa) {
+            // An unlisted name taken as written is bounded like any free text.
+            Some(v) if v.chars().count() > MAX_DESA_CHARS => {
+                bad.push(FieldViolation::new(
+                    "location.desa",
+                    format!("nama desa/kelurahan paling banyak {MAX_DESA_CHARS} karakter"),
+                ));
+                (kecamatan.to_owned(), String::new())
             }
+            Some(v) => (kecamatan.to_owned(), v),
             None => {
                 bad.push(FieldViolation::new(
                     "location.desa",
                     format!("desa/kelurahan {desa:?} tidak ada di kecamatan {kecamatan}"),
                 ));
-                (kecamatan.clone(), String::new())
+                (kecamatan.to_owned(), String::new())
             }
         }
     }

@@ -74,11 +74,10 @@ impl Intake {
                 format!("isi 1 sampai {MAX_DAYS} tanggal sesi"),
             ));
         }
-        let gazetteer = &self.reference.catalogue.gazetteer;
+        let catalogue = &self.reference.catalogue;
         let wanted = req.kecamatan.trim();
-        let place = gazetteer.iter().find(|(k, _)| k.eq_ignore_ascii_case(wanted));
-        let kecamatan = match place {
-            Some((k, _)) => k.clone(),
+        let kecamatan = match catalogue.kecamatan(wanted) {
+            Some(k) => k.to_owned(),
             None => {
                 bad.push(violation(
                     "kecamatan",
@@ -88,28 +87,23 @@ impl Intake {
             }
         };
         let desa_text = req.desa.trim();
-        let desa = match place.map(|(_, villages)| villages) {
-            _ if desa_text.is_empty() || desa_text.chars().count() > MAX_TEXT => {
-                bad.push(violation("desa", "isi nama desa/kelurahan tempat sesi"));
-                String::new()
-            }
-            Some(villages) if !villages.is_empty() => {
-                match villages.iter().find(|v| v.eq_ignore_ascii_case(desa_text)) {
-                    Some(v) => v.clone(),
-                    // The gazetteer marks this kecamatan's list as having gaps.
-                    None if self.reference.catalogue.incomplete_villages.contains(&kecamatan) => {
-                        desa_text.to_owned()
-                    }
-                    None => {
-                        bad.push(violation(
-                            "desa",
-                            format!("desa/kelurahan {desa_text:?} tidak ada di kecamatan {kecamatan}"),
-                        ));
-                        String::new()
-                    }
+        let desa = if desa_text.is_empty() || desa_text.chars().count() > MAX_TEXT {
+            bad.push(violation("desa", "isi nama desa/kelurahan tempat sesi"));
+            String::new()
+        } else if kecamatan.is_empty() {
+            // The kecamatan is already refused; the desa cannot be checked against it.
+            desa_text.to_owned()
+        } else {
+            match catalogue.village(&kecamatan, desa_text) {
+                Some(v) => v,
+                None => {
+                    bad.push(violation(
+                        "desa",
+                        format!("desa/kelurahan {desa_text:?} tidak ada di kecamatan {kecamatan}"),
+                    ));
+                    String::new()
                 }
             }
-            _ => desa_text.to_owned(),
         };
         let mut expected = Vec::new();
         for (i, code) in req.expected_opd_codes.iter().enumerate() {
